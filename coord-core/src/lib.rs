@@ -1,0 +1,44 @@
+//! Runtime of coord: the registry, ordering and the contracts the macros target.
+//!
+//! Use it through the `coord` facade crate, which re-exports this crate and the
+//! macros.
+
+mod coordinator;
+mod daemon;
+mod error;
+mod location;
+mod order;
+mod registry;
+mod static_check;
+
+pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
+pub use daemon::{
+    BoxFuture, DaemonContext, DaemonKind, DaemonRunner, ReadyWatch, RestartPolicy,
+};
+pub use error::{BoxError, UnknownName};
+pub use location::Location;
+pub use order::StartupOrder;
+pub use registry::{
+    AnyCoordinator, CoordinatorSpec, DaemonKindSpec, DaemonSpec, OrderError, Registry,
+    RegistryProblem, RegistryProblems, RunnerFn, registry, startup_order, validate_registry,
+};
+
+/// Items the macros expand to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::coordinator::CoordinatorNode;
+    pub use crate::static_check::{
+        CoordNode, DaemonEntry, NodeRef, check_coordinator_cycles, check_daemon_graph, node_id,
+    };
+    pub use inventory;
+
+    use crate::{BoxError, BoxFuture, DaemonContext, DaemonRunner};
+
+    /// Runs `runner`; the bound is where a wrong runner signature is reported.
+    pub fn run_daemon<R: DaemonRunner>(
+        runner: R,
+        ctx: DaemonContext,
+    ) -> BoxFuture<'static, Result<(), BoxError>> {
+        runner.run(ctx)
+    }
+}
