@@ -1,0 +1,108 @@
+//! `#[daemon(...)]`
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::DaemonAttr;
+use crate::attr::last_ident;
+use crate::case::snake_case;
+use crate::expand::entry_const;
+
+pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
+    let enum_path = attr.enum_path();
+    let variant = last_ident(&attr.variant);
+    let variant_str = variant.to_string();
+    let enum_str = last_ident(&enum_path).to_string();
+    let name = snake_case(&variant_str);
+    let entry = entry_const(variant);
+    let index_of = |dep: &syn::Path| {
+        // A typed const makes a dependency of the wrong kind a type error at its token.
+        quote_spanned! {dep.span()=> { const DEPENDENCY: #enum_path = #dep; DEPENDENCY.__coord_index() } }
+    };
+    let dep_indices = attr.depends_on.iter().map(index_of);
+    let soft_indices = attr.soft_depends_on.iter().map(index_of);
+    let name_of = |dep: &syn::Path| snake_case(&last_ident(dep).to_string());
+    let dep_names = attr.depends_on.iter().map(name_of);
+    let soft_names = attr.soft_depends_on.iter().map(name_of);
+    let category = match &attr.category {
+        Some(c) => quote!(::core::option::Option::Some(#c)),
+        None => quote!(::core::option::Option::None),
+    };
+    let restart = match attr.restart.as_ref().map(ToString::to_string).as_deref() {
+        Some("always") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Always)),
+        Some("on_failure") => quote!(::core::option::Option::Some(::coord::RestartPolicy::OnFailure)),
+        Some("never") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Never)),
+        _ => quote!(::core::option::Option::None),
+    };
+    // Validation guarantees a runner; the placeholder path keeps this total.
+    let run_call = match &attr.runner {
+        Some(runner) => quote_spanned! {runner.span()=> ::coord::__private::run_daemon(#runner, ctx) },
+        None => return placeholder(attr),
+    };
+
+    // The struct is the entry's anchor; a unit anchor is never built by the user,
+    // so build it once here rather than have every daemon warn as dead code.
+    let anchor_use = match &item.fields {
+        syn::Fields::Unit => {
+            let ident = &item.ident;
+            quote!(const _: #ident = #ident;)
+        }
+        _ => TokenStream::new(),
+    };
+
+    quote! {
+        #item
+        #anchor_use
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        impl #enum_path {
+            #[doc(hidden)]
+            pub const #entry: ::coord::__private::DaemonEntry =
+                ::coord::__private::DaemonEntry::new(&[#(#dep_indices),*], &[#(#soft_indices),*]);
+        }
+
+        const _: () = {
+            fn run(
+                ctx: ::coord::DaemonContext,
+            ) -> ::coord::BoxFuture<'static, ::core::result::Result<(), ::coord::BoxError>> {
+                #run_call
+            }
+
+            ::coord::__private::inventory::submit! {
+                ::coord::DaemonSpec {
+                    name: #name,
+                    kind: #enum_str,
+                    variant: #variant_str,
+                    depends_on: &[#(#dep_names),*],
+                    soft_depends_on: &[#(#soft_names),*],
+                    category: #category,
+                    restart: #restart,
+                    runner: run,
+                    location: ::coord::Location {
+                        module_path: ::core::module_path!(),
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                    },
+                }
+            }
+        };
+    }
+}
+
+/// Marks the variant as registered after an attribute error, so the derive
+/// does not add "has no registry entry" to the error the user must fix.
+pub fn placeholder(attr: &DaemonAttr) -> TokenStream {
+    let enum_path = attr.enum_path();
+    let entry = entry_const(last_ident(&attr.variant));
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        impl #enum_path {
+            #[doc(hidden)]
+            pub const #entry: ::coord::__private::DaemonEntry =
+                ::coord::__private::DaemonEntry::new(&[], &[]);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Checks on parsed input that need no type information.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Path;
+
+use crate::ast::{CoordinatorAttr, DaemonAttr};
+use crate::attr::last_ident;
+use crate::ctxt::Ctxt;
+
+pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
+    let variant = last_ident(&attr.variant);
+    if attr.runner.is_none() {
+        cx.error_at(
+            Span::call_site(),
+            format!(
+                "`#[daemon]` is missing `runner = ...`: name the async fn that runs the daemon, e.g. \
+                 `runner = run_{}` with `async fn run_{}(ctx: DaemonContext) -> Result<(), BoxError>`",
+                crate::case::snake_case(&variant.to_string()),
+                crate::case::snake_case(&variant.to_string()),
+            ),
+        );
+    }
+    let describe = |p: &Path| p.to_token_stream().to_string().replace(' ', "");
+    for (list, key) in [
+        (&attr.depends_on, "depends_on"),
+        (&attr.soft_depends_on, "soft_depends_on"),
+    ] {
+        for dep in list {
+            if last_ident(dep) == variant {
+                cx.error_spanned_by(
+                    dep,
+                    format!(
+                        "daemon `{}` depends on itself; remove it from `{key}`",
+                        describe(&attr.variant)
+                    ),
+                );
+            }
+        }
+        report_repeats(cx, list, key);
+    }
+    for soft in &attr.soft_depends_on {
+        if attr.depends_on.iter().any(|hard| last_ident(hard) == last_ident(soft)) {
+            cx.error_spanned_by(
+                soft,
+                format!(
+                    "`{}` is in both `depends_on` and `soft_depends_on`; keep it in one (hard waits for it, soft only orders)",
+                    describe(soft)
+                ),
+            );
+        }
+    }
+    if let Some(category) = &attr.category {
+        if category.value().trim().is_empty() {
+            cx.error_spanned_by(category, "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`");
+        }
+    }
+}
+
+pub fn coordinator(cx: &mut Ctxt, attr: &CoordinatorAttr, item: &syn::ItemStruct) {
+    if !item.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &item.generics,
+            "a coordinator cannot be generic: bootstrap creates exactly one instance of each coordinator type",
+        );
+    }
+    for dep in &attr.depends_on {
+        if dep.is_ident("Self") || (dep.segments.len() == 1 && last_ident(dep) == &item.ident) {
+            cx.error_spanned_by(
+                dep,
+                format!(
+                    "coordinator `{}` depends on itself; remove it from `depends_on`",
+                    item.ident
+                ),
+            );
+        }
+    }
+    report_repeats(cx, &attr.depends_on, "depends_on");
+}
+
+fn report_repeats(cx: &mut Ctxt, list: &[Path], key: &str) {
+    for (i, dep) in list.iter().enumerate() {
+        if list[..i].iter().any(|earlier| earlier == dep) {
+            cx.error_spanned_by(
+                dep,
+                format!(
+                    "`{}` is listed twice in `{key}`; remove one",
+                    dep.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+        }
+    }
+}
