@@ -16,6 +16,8 @@
 
 pub use coord_core::*;
 pub use coord_macros::{DaemonType, coordinator, daemon};
+/// The token that cancels a daemon, from tokio-util.
+pub use tokio_util::sync::CancellationToken;
 
 /// What most coord programs need in scope.
 pub mod prelude {

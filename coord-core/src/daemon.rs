@@ -150,6 +150,9 @@ pub trait DaemonRunner: Send + Sync + 'static {
     fn run(&self, ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>>;
 }
 
+// Report a bad runner as "not a daemon runner" with the expected signature,
+// rather than as whichever bound below it happens to miss first.
+#[diagnostic::do_not_recommend]
 impl<F, Fut, E> DaemonRunner for F
 where
     F: Fn(DaemonContext) -> Fut + Send + Sync + 'static,

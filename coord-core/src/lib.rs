@@ -12,9 +12,7 @@ mod registry;
 mod static_check;
 
 pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
-pub use daemon::{
-    BoxFuture, DaemonContext, DaemonKind, DaemonRunner, ReadyWatch, RestartPolicy,
-};
+pub use daemon::{BoxFuture, DaemonContext, DaemonKind, DaemonRunner, ReadyWatch, RestartPolicy};
 pub use error::{BoxError, UnknownName};
 pub use location::Location;
 pub use order::StartupOrder;
@@ -28,7 +26,8 @@ pub use registry::{
 pub mod __private {
     pub use crate::coordinator::CoordinatorNode;
     pub use crate::static_check::{
-        CoordNode, DaemonEntry, NodeRef, check_coordinator_cycles, check_daemon_graph, node_id,
+        CoordNode, DaemonEntry, NodeRef, Verdict, check_coordinator_cycles, check_daemon_graph,
+        node_id,
     };
     pub use inventory;
 

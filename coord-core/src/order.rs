@@ -166,7 +166,12 @@ mod tests {
 
     #[test]
     fn a_cycle_is_returned_in_full() {
-        let nodes = [node("a", &[1]), node("b", &[2]), node("c", &[0]), node("d", &[])];
+        let nodes = [
+            node("a", &[1]),
+            node("b", &[2]),
+            node("c", &[0]),
+            node("d", &[]),
+        ];
         let cycle = levels(&nodes).expect_err("cycle");
         assert_eq!(cycle, vec!["a", "b", "c", "a"]);
     }

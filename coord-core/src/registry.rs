@@ -163,7 +163,9 @@ pub enum RegistryProblem {
         variant: &'static str,
     },
     /// Two registered items share a name.
-    #[error("{item} '{name}' is registered twice: at {first} and at {second}; remove or rename one")]
+    #[error(
+        "{item} '{name}' is registered twice: at {first} and at {second}; remove or rename one"
+    )]
     Duplicate {
         /// "daemon" or "coordinator".
         item: &'static str,

@@ -35,17 +35,34 @@ impl DaemonEntry {
     }
 }
 
-/// A fixed-size text buffer, because const evaluation has no `String`.
-struct Message {
+/// The outcome of a check: empty when it passed, else the error text.
+///
+/// A fixed-size buffer because const evaluation has no `String`. The generated
+/// `const` panics with it, so the error points at the user's item rather than
+/// at a frame inside coord.
+pub struct Verdict {
     buf: [u8; 4096],
     len: usize,
 }
 
-impl Message {
+impl Verdict {
     const fn new() -> Self {
         Self {
             buf: [0; 4096],
             len: 0,
+        }
+    }
+
+    /// The error text, or `None` if the check passed.
+    pub const fn error(&self) -> Option<&str> {
+        if self.len == 0 {
+            return None;
+        }
+        let (text, _) = self.buf.split_at(self.len);
+        match core::str::from_utf8(text) {
+            Ok(text) => Some(text),
+            // Only whole identifiers and ASCII are pushed, so this cannot split a character.
+            Err(_) => Some("coord: dependency check failed (message was not valid UTF-8)"),
         }
     }
 
@@ -59,15 +76,6 @@ impl Message {
             i += 1;
         }
     }
-
-    const fn panic(&self) -> ! {
-        let (text, _) = self.buf.split_at(self.len);
-        match core::str::from_utf8(text) {
-            Ok(text) => panic!("{}", text),
-            // Only ASCII and whole identifiers are pushed, so this cannot split a character.
-            Err(_) => panic!("coord: dependency cycle (message was not valid UTF-8)"),
-        }
-    }
 }
 
 /// Rejects a cycle among the daemons of one `DaemonType` enum.
@@ -79,7 +87,7 @@ pub const fn check_daemon_graph<const N: usize>(
     enum_name: &str,
     variants: &[&str; N],
     entries: &[DaemonEntry; N],
-) {
+) -> Verdict {
     const WHITE: u8 = 0;
     const ON_PATH: u8 = 1;
     const DONE: u8 = 2;
@@ -116,7 +124,9 @@ pub const fn check_daemon_graph<const N: usize>(
                 continue;
             }
             if color[next] == ON_PATH {
-                report_daemon_cycle(enum_name, variants, entries, &path, &cursor, depth, next);
+                return report_daemon_cycle(
+                    enum_name, variants, entries, &path, &cursor, depth, next,
+                );
             }
             if color[next] == WHITE {
                 color[next] = ON_PATH;
@@ -127,6 +137,7 @@ pub const fn check_daemon_graph<const N: usize>(
         }
         root += 1;
     }
+    Verdict::new()
 }
 
 const fn report_daemon_cycle<const N: usize>(
@@ -137,12 +148,12 @@ const fn report_daemon_cycle<const N: usize>(
     cursor: &[usize; N],
     depth: usize,
     closing: usize,
-) -> ! {
+) -> Verdict {
     let mut start = 0;
     while path[start] != closing {
         start += 1;
     }
-    let mut msg = Message::new();
+    let mut msg = Verdict::new();
     msg.push("dependency cycle between daemons: ");
     let mut any_soft = false;
     let mut i = start;
@@ -163,7 +174,7 @@ const fn report_daemon_cycle<const N: usize>(
     if any_soft {
         msg.push(" (`~>` marks a `soft_depends_on` entry, which orders the start too)");
     }
-    msg.panic()
+    msg
 }
 
 /// Compile-time node of one coordinator, linked to its dependencies' nodes.
@@ -217,6 +228,8 @@ enum Walk {
     Clean,
     /// Found a cycle through the start but another member reports it.
     CycleReportedElsewhere,
+    /// Found a cycle this node reports.
+    Cycle(Verdict),
     /// The visited table or the path stack filled up: retry with more room.
     OutOfRoom,
 }
@@ -228,16 +241,23 @@ enum Walk {
 /// error. (The smallest id among all nodes on any cycle always reports, so no
 /// cycle goes unreported.) The walk starts small and retries with more room,
 /// so small graphs pay for small tables.
-pub const fn check_coordinator_cycles(start: NodeRef) {
-    if let Walk::OutOfRoom = walk_coordinators::<64>(start) {
-        if let Walk::OutOfRoom = walk_coordinators::<1024>(start) {
-            if let Walk::OutOfRoom = walk_coordinators::<16384>(start) {
-                let mut msg = Message::new();
-                msg.push("coordinator `");
-                msg.push(start.get().name);
-                msg.push("` reaches more than 8192 coordinators; coord's compile-time cycle check supports graphs up to that size");
-                msg.panic();
-            }
+pub const fn check_coordinator_cycles(start: NodeRef) -> Verdict {
+    let mut walk = walk_coordinators::<64>(start);
+    if let Walk::OutOfRoom = walk {
+        walk = walk_coordinators::<1024>(start);
+    }
+    if let Walk::OutOfRoom = walk {
+        walk = walk_coordinators::<16384>(start);
+    }
+    match walk {
+        Walk::Clean | Walk::CycleReportedElsewhere => Verdict::new(),
+        Walk::Cycle(verdict) => verdict,
+        Walk::OutOfRoom => {
+            let mut msg = Verdict::new();
+            msg.push("coordinator `");
+            msg.push(start.get().name);
+            msg.push("` reaches more than 8192 coordinators; coord's compile-time cycle check supports graphs up to that size");
+            msg
         }
     }
 }
@@ -296,12 +316,12 @@ const fn report_coordinator_cycle<const CAP: usize>(
         }
         i += 1;
     }
-    let mut msg = Message::new();
+    let mut msg = Verdict::new();
     if depth == 1 {
         msg.push("coordinator `");
         msg.push(origin.name);
         msg.push("` depends on itself; remove it from its own `depends_on`");
-        msg.panic();
+        return Walk::Cycle(msg);
     }
     msg.push("dependency cycle between coordinators: ");
     let mut i = 0;
@@ -313,7 +333,7 @@ const fn report_coordinator_cycle<const CAP: usize>(
     }
     msg.push(origin.name);
     msg.push("\n       a coordinator is initialised after its dependencies, so this order is impossible; remove one of these entries from its `depends_on`");
-    msg.panic()
+    Walk::Cycle(msg)
 }
 
 const fn slot(id: u64, cap: usize) -> usize {
@@ -373,8 +393,11 @@ mod tests {
 
     #[test]
     fn acyclic_diamond_passes() {
-        check_coordinator_cycles(NodeRef(&raw const C));
-        check_daemon_graph(
+        assert_eq!(
+            check_coordinator_cycles(NodeRef(&raw const C)).error(),
+            None
+        );
+        let verdict = check_daemon_graph(
             "D",
             &["a", "b", "c"],
             &[
@@ -383,6 +406,7 @@ mod tests {
                 DaemonEntry::new(&[0, 1], &[]),
             ],
         );
+        assert_eq!(verdict.error(), None);
     }
 
     static X: CoordNode = CoordNode {
@@ -398,11 +422,13 @@ mod tests {
 
     #[test]
     fn coordinator_cycle_is_reported_by_exactly_one_member() {
-        let x = std::panic::catch_unwind(|| check_coordinator_cycles(NodeRef(&raw const X)));
-        let y = std::panic::catch_unwind(|| check_coordinator_cycles(NodeRef(&raw const Y)));
-        assert!(x.is_err() != y.is_err(), "exactly one member reports");
-        let err = x.err().or(y.err()).expect("one reported");
-        let text = err.downcast_ref::<String>().expect("formatted panic");
+        let x = check_coordinator_cycles(NodeRef(&raw const X));
+        let y = check_coordinator_cycles(NodeRef(&raw const Y));
+        assert!(
+            x.error().is_some() != y.error().is_some(),
+            "exactly one member reports"
+        );
+        let text = x.error().or(y.error()).expect("one reported");
         assert!(
             text.contains("X -> Y -> X") || text.contains("Y -> X -> Y"),
             "{text}"
@@ -411,28 +437,26 @@ mod tests {
 
     #[test]
     fn daemon_cycle_names_every_member_and_marks_soft_edges() {
-        let err = std::panic::catch_unwind(|| {
-            check_daemon_graph(
-                "D",
-                &["A", "B", "C"],
-                &[
-                    DaemonEntry::new(&[1], &[]),
-                    DaemonEntry::new(&[], &[2]),
-                    DaemonEntry::new(&[0], &[]),
-                ],
-            )
-        })
-        .expect_err("cycle");
-        let text = err.downcast_ref::<String>().expect("formatted panic");
+        let verdict = check_daemon_graph(
+            "D",
+            &["A", "B", "C"],
+            &[
+                DaemonEntry::new(&[1], &[]),
+                DaemonEntry::new(&[], &[2]),
+                DaemonEntry::new(&[0], &[]),
+            ],
+        );
+        let text = verdict.error().expect("cycle");
         assert!(text.contains("D::A -> D::B ~> D::C -> D::A"), "{text}");
     }
 
     #[test]
     fn missing_entries_are_left_to_the_per_variant_check() {
-        check_daemon_graph(
+        let verdict = check_daemon_graph(
             "D",
             &["A", "B"],
             &[DaemonEntry::new(&[1], &[]), DaemonEntry::MISSING],
         );
+        assert_eq!(verdict.error(), None);
     }
 }

@@ -17,7 +17,13 @@ pub struct DaemonAttr {
     pub restart: Option<Ident>,
 }
 
-const DAEMON_KEYS: &[&str] = &["runner", "depends_on", "soft_depends_on", "category", "restart"];
+const DAEMON_KEYS: &[&str] = &[
+    "runner",
+    "depends_on",
+    "soft_depends_on",
+    "category",
+    "restart",
+];
 const DAEMON_EXAMPLE: &str = "#[daemon(DaemonType::AutoSync, runner = run_auto_sync)]";
 
 impl DaemonAttr {
@@ -101,7 +107,9 @@ impl DaemonAttr {
                 if !variant_reported {
                     cx.error_at(
                         Span::call_site(),
-                        format!("`#[daemon]` needs the daemon's variant first, e.g. `{DAEMON_EXAMPLE}`"),
+                        format!(
+                            "`#[daemon]` needs the daemon's variant first, e.g. `{DAEMON_EXAMPLE}`"
+                        ),
                     );
                 }
                 None
@@ -179,7 +187,10 @@ impl DaemonTypeEnum {
             cx.error_spanned_by(&input.generics, "a `DaemonType` enum cannot be generic");
         }
         if data.variants.is_empty() {
-            cx.error_spanned_by(&input.ident, "a `DaemonType` enum needs at least one variant");
+            cx.error_spanned_by(
+                &input.ident,
+                "a `DaemonType` enum needs at least one variant",
+            );
         }
         let mut variants = Vec::new();
         for variant in &data.variants {

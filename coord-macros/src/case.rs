@@ -10,7 +10,9 @@ pub fn snake_case(ident: &str) -> String {
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             // A new word starts after a lower-case letter or digit, or at the
             // last capital of an acronym ("HTTPServer": the S).
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_is_lower)
+            if prev.is_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_uppercase() && next_is_lower)
             {
                 out.push('_');
             }
@@ -51,7 +53,10 @@ mod tests {
 
     #[test]
     fn snake_case_splits_words_and_acronyms() {
-        assert_eq!(snake_case("DataPipelineOrchestrator"), "data_pipeline_orchestrator");
+        assert_eq!(
+            snake_case("DataPipelineOrchestrator"),
+            "data_pipeline_orchestrator"
+        );
         assert_eq!(snake_case("AutoSync"), "auto_sync");
         assert_eq!(snake_case("HTTPServer"), "http_server");
         assert_eq!(snake_case("Node2Vec"), "node2_vec");
@@ -60,7 +65,10 @@ mod tests {
 
     #[test]
     fn closest_finds_typos_only() {
-        assert_eq!(closest("depend_on", &["runner", "depends_on"]), Some("depends_on"));
+        assert_eq!(
+            closest("depend_on", &["runner", "depends_on"]),
+            Some("depends_on")
+        );
         assert_eq!(closest("colour", &["runner", "depends_on"]), None);
     }
 }

@@ -40,7 +40,11 @@ pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
         report_repeats(cx, list, key);
     }
     for soft in &attr.soft_depends_on {
-        if attr.depends_on.iter().any(|hard| last_ident(hard) == last_ident(soft)) {
+        if attr
+            .depends_on
+            .iter()
+            .any(|hard| last_ident(hard) == last_ident(soft))
+        {
             cx.error_spanned_by(
                 soft,
                 format!(
@@ -52,7 +56,10 @@ pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
     }
     if let Some(category) = &attr.category {
         if category.value().trim().is_empty() {
-            cx.error_spanned_by(category, "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`");
+            cx.error_spanned_by(
+                category,
+                "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`",
+            );
         }
     }
 }

@@ -21,9 +21,14 @@ pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
     });
     // Span the checks at the struct's name: that is where the user looks.
     let cycle_check = quote_spanned! {ident.span()=>
-        const _: () = ::coord::__private::check_coordinator_cycles(
-            <#ident as ::coord::__private::CoordinatorNode>::NODE,
-        );
+        const _: () = {
+            let verdict = ::coord::__private::check_coordinator_cycles(
+                <#ident as ::coord::__private::CoordinatorNode>::NODE,
+            );
+            if let ::core::option::Option::Some(error) = verdict.error() {
+                ::core::panic!("{}", error);
+            }
+        };
     };
     let spec = quote_spanned! {ident.span()=>
         ::coord::CoordinatorSpec::new::<#ident>(
@@ -62,12 +67,12 @@ pub fn node(item: &syn::ItemStruct, dep_nodes: Vec<TokenStream>) -> TokenStream 
         impl ::coord::__private::CoordinatorNode for #ident {
             const NAME: &'static str = #name;
             const NODE: ::coord::__private::NodeRef = {
-                static NODE: ::coord::__private::CoordNode = ::coord::__private::CoordNode {
+                static __COORD_NODE: ::coord::__private::CoordNode = ::coord::__private::CoordNode {
                     name: #ident_str,
                     id: ::coord::__private::node_id(::core::concat!(::core::module_path!(), "::", #ident_str)),
                     deps: &[#(#dep_nodes),*],
                 };
-                ::coord::__private::NodeRef(&raw const NODE)
+                ::coord::__private::NodeRef(&raw const __COORD_NODE)
             };
         }
     }

@@ -18,7 +18,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let entry = entry_const(variant);
     let index_of = |dep: &syn::Path| {
         // A typed const makes a dependency of the wrong kind a type error at its token.
-        quote_spanned! {dep.span()=> { const DEPENDENCY: #enum_path = #dep; DEPENDENCY.__coord_index() } }
+        quote_spanned! {dep.span()=> { const __COORD_DEPENDENCY: #enum_path = #dep; __COORD_DEPENDENCY.__coord_index() } }
     };
     let dep_indices = attr.depends_on.iter().map(index_of);
     let soft_indices = attr.soft_depends_on.iter().map(index_of);
@@ -31,13 +31,21 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     };
     let restart = match attr.restart.as_ref().map(ToString::to_string).as_deref() {
         Some("always") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Always)),
-        Some("on_failure") => quote!(::core::option::Option::Some(::coord::RestartPolicy::OnFailure)),
+        Some("on_failure") => quote!(::core::option::Option::Some(
+            ::coord::RestartPolicy::OnFailure
+        )),
         Some("never") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Never)),
         _ => quote!(::core::option::Option::None),
     };
     // Validation guarantees a runner; the placeholder path keeps this total.
     let run_call = match &attr.runner {
-        Some(runner) => quote_spanned! {runner.span()=> ::coord::__private::run_daemon(#runner, ctx) },
+        // Binding to a fn pointer first makes a wrong parameter list an error
+        // that shows the expected `fn(DaemonContext) -> _`; the bound on
+        // `run_daemon` then explains the expected return type.
+        Some(runner) => quote_spanned! {runner.span()=>
+            let runner: fn(::coord::DaemonContext) -> _ = #runner;
+            ::coord::__private::run_daemon(runner, __coord_ctx)
+        },
         None => return placeholder(attr),
     };
 
@@ -51,10 +59,8 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
         _ => TokenStream::new(),
     };
 
-    quote! {
-        #item
-        #anchor_use
-
+    // Spanned at the variant so a duplicate entry points at both `#[daemon(Enum::Variant`s.
+    let entry_impl = quote_spanned! {attr.variant.span()=>
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         impl #enum_path {
@@ -62,10 +68,17 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
             pub const #entry: ::coord::__private::DaemonEntry =
                 ::coord::__private::DaemonEntry::new(&[#(#dep_indices),*], &[#(#soft_indices),*]);
         }
+    };
+
+    quote! {
+        #item
+        #anchor_use
+        #entry_impl
 
         const _: () = {
-            fn run(
-                ctx: ::coord::DaemonContext,
+            // Named so it cannot shadow the user's runner, whatever that is called.
+            fn __coord_runner(
+                __coord_ctx: ::coord::DaemonContext,
             ) -> ::coord::BoxFuture<'static, ::core::result::Result<(), ::coord::BoxError>> {
                 #run_call
             }
@@ -79,7 +92,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
                     soft_depends_on: &[#(#soft_names),*],
                     category: #category,
                     restart: #restart,
-                    runner: run,
+                    runner: __coord_runner,
                     location: ::coord::Location {
                         module_path: ::core::module_path!(),
                         file: ::core::file!(),
@@ -96,7 +109,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
 pub fn placeholder(attr: &DaemonAttr) -> TokenStream {
     let enum_path = attr.enum_path();
     let entry = entry_const(last_ident(&attr.variant));
-    quote! {
+    quote_spanned! {attr.variant.span()=>
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         impl #enum_path {

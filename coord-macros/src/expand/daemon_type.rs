@@ -18,27 +18,33 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
     let entries: Vec<_> = variants.iter().map(entry_const).collect();
     let fallback_trait = format_ident!("__CoordMissingDaemonEntry{}", ident);
 
-    let from_str_arms = variants.iter().zip(&names).zip(&variant_strs).map(|((v, snake), pascal)| {
-        let upper = snake.to_uppercase();
-        let kebab = snake.replace('_', "-");
-        quote! { #snake | #upper | #pascal | #kebab => ::core::result::Result::Ok(Self::#v), }
-    });
+    let from_str_arms = variants.iter().zip(&names).zip(&variant_strs).map(
+        |((v, snake), pascal)| {
+            let upper = snake.to_uppercase();
+            let kebab = snake.replace('_', "-");
+            quote! { #snake | #upper | #pascal | #kebab => ::core::result::Result::Ok(Self::#v), }
+        },
+    );
 
-    let missing_checks = variants.iter().zip(&entries).zip(&names).map(|((v, entry), snake)| {
-        let message = format!(
-            "{ident_str}::{v} has no registry entry\n       \
+    let missing_checks = variants
+        .iter()
+        .zip(&entries)
+        .zip(&names)
+        .map(|((v, entry), snake)| {
+            let message = format!(
+                "{ident_str}::{v} has no registry entry\n       \
              add one anywhere in this crate, e.g.\n           \
              #[daemon({ident_str}::{v}, runner = run_{snake})]\n           \
              pub struct {v};\n       \
              with `async fn run_{snake}(ctx: DaemonContext) -> Result<(), BoxError>`; \
              or remove the variant"
-        );
-        quote_spanned! {v.span()=>
-            const _: () = if !<#ident>::#entry.present {
-                ::core::panic!(#message)
-            };
-        }
-    });
+            );
+            quote_spanned! {v.span()=>
+                const _: () = if !<#ident>::#entry.present {
+                    ::core::panic!(#message)
+                };
+            }
+        });
 
     quote! {
         impl #ident {
@@ -91,11 +97,16 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
 
         #(#missing_checks)*
 
-        const _: () = ::coord::__private::check_daemon_graph(
-            #ident_str,
-            &[#(#variant_strs),*],
-            &[#(<#ident>::#entries),*],
-        );
+        const _: () = {
+            let verdict = ::coord::__private::check_daemon_graph(
+                #ident_str,
+                &[#(#variant_strs),*],
+                &[#(<#ident>::#entries),*],
+            );
+            if let ::core::option::Option::Some(error) = verdict.error() {
+                ::core::panic!("{}", error);
+            }
+        };
 
         ::coord::__private::inventory::submit! {
             ::coord::DaemonKindSpec {

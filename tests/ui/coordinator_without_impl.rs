@@ -1,0 +1,7 @@
+// `#[coordinator]` on a type that never implements `Coordinator`.
+use coord::prelude::*;
+
+#[coordinator]
+pub struct EventRouterCoordinator;
+
+fn main() {}
