@@ -26,7 +26,7 @@ pub use registry::{
 pub mod __private {
     pub use crate::coordinator::CoordinatorNode;
     pub use crate::static_check::{
-        CoordNode, DaemonEntry, NodeRef, Verdict, check_coordinator_cycles, check_daemon_graph,
+        CoordNode, DaemonEntry, NodeRef, Verdict, check_coordinator_cycles, check_daemon_kind,
         node_id,
     };
     pub use inventory;

@@ -10,6 +10,7 @@ use crate::daemon::{BoxFuture, DaemonContext, DaemonKind, RestartPolicy};
 use crate::error::{BoxError, UnknownName};
 use crate::location::Location;
 use crate::order::{self, OrderNode, StartupOrder};
+use crate::static_check::DaemonEntry;
 
 /// The erased runner of a daemon.
 pub type RunnerFn = fn(DaemonContext) -> BoxFuture<'static, Result<(), BoxError>>;
@@ -50,6 +51,8 @@ pub struct DaemonKindSpec {
     pub variants: &'static [&'static str],
     /// snake_case names, parallel to `variants`.
     pub names: &'static [&'static str],
+    /// The `#[daemon]` entries, parallel to `variants`.
+    pub entries: &'static [DaemonEntry],
     /// Where the enum was declared.
     pub location: Location,
 }
@@ -144,7 +147,6 @@ fn shutdown_erased<C: Coordinator>(
     }
 }
 
-inventory::collect!(DaemonSpec);
 inventory::collect!(DaemonKindSpec);
 inventory::collect!(CoordinatorSpec);
 
@@ -243,9 +245,13 @@ pub struct Registry {
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
+        // A daemon's spec lives in its enum's registration: one per enum, so
+        // the enum and its entries are linked in (or left out) together.
+        let daemons = inventory::iter::<DaemonKindSpec>()
+            .flat_map(|kind| kind.entries.iter().filter_map(|e| e.spec.as_ref()));
         Registry::new(
             inventory::iter::<DaemonKindSpec>(),
-            inventory::iter::<DaemonSpec>(),
+            daemons,
             inventory::iter::<CoordinatorSpec>(),
         )
     })
@@ -559,6 +565,7 @@ mod tests {
         type_name: "Kind",
         variants: &["A", "B", "C"],
         names: &["a", "b", "c"],
+        entries: &[],
         location: HERE,
     };
 

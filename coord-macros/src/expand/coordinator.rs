@@ -19,27 +19,29 @@ pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
     let dep_names = deps.iter().map(|dep| {
         quote_spanned! {dep.span()=> <#dep as ::coord::__private::CoordinatorNode>::NAME }
     });
-    // Span the checks at the struct's name: that is where the user looks.
-    let cycle_check = quote_spanned! {ident.span()=>
-        const _: () = {
-            let verdict = ::coord::__private::check_coordinator_cycles(
-                <#ident as ::coord::__private::CoordinatorNode>::NODE,
-            );
-            if let ::core::option::Option::Some(error) = verdict.error() {
-                ::core::panic!("{}", error);
+    // Spanned at the struct's name: that is where the user looks. The cycle
+    // check runs inside the registration's initializer, so a coordinator adds
+    // one evaluated item for both.
+    let registration = quote_spanned! {ident.span()=>
+        ::coord::__private::inventory::submit! {
+            {
+                let verdict = ::coord::__private::check_coordinator_cycles(
+                    <#ident as ::coord::__private::CoordinatorNode>::NODE,
+                );
+                if let ::core::option::Option::Some(error) = verdict.error() {
+                    ::core::panic!("{}", error);
+                }
+                ::coord::CoordinatorSpec::new::<#ident>(
+                    #ident_str,
+                    &[#(#dep_names),*],
+                    ::coord::Location {
+                        module_path: ::core::module_path!(),
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                    },
+                )
             }
-        };
-    };
-    let spec = quote_spanned! {ident.span()=>
-        ::coord::CoordinatorSpec::new::<#ident>(
-            #ident_str,
-            &[#(#dep_names),*],
-            ::coord::Location {
-                module_path: ::core::module_path!(),
-                file: ::core::file!(),
-                line: ::core::line!(),
-            },
-        )
+        }
     };
 
     quote! {
@@ -47,11 +49,7 @@ pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
 
         #(impl ::coord::DependsOn<#deps> for #ident {})*
 
-        const _: () = {
-            ::coord::__private::inventory::submit! { #spec }
-        };
-
-        #cycle_check
+        #registration
 
         #node
     }

@@ -17,8 +17,8 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let name = snake_case(&variant_str);
     let entry = entry_const(variant);
     let index_of = |dep: &syn::Path| {
-        // A typed const makes a dependency of the wrong kind a type error at its token.
-        quote_spanned! {dep.span()=> { const __COORD_DEPENDENCY: #enum_path = #dep; __COORD_DEPENDENCY.__coord_index() } }
+        // The typed parameter makes a dependency of the wrong kind a type error at its token.
+        quote_spanned! {dep.span()=> <#enum_path>::__coord_index(&#dep) }
     };
     let dep_indices = attr.depends_on.iter().map(index_of);
     let soft_indices = attr.soft_depends_on.iter().map(index_of);
@@ -49,58 +49,59 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
         None => return placeholder(attr),
     };
 
-    // The struct is the entry's anchor; a unit anchor is never built by the user,
-    // so build it once here rather than have every daemon warn as dead code.
+    // The struct is the entry's anchor; a unit anchor is never built by the
+    // user, so the runner builds it rather than have every daemon warn as dead code.
     let anchor_use = match &item.fields {
         syn::Fields::Unit => {
             let ident = &item.ident;
-            quote!(const _: #ident = #ident;)
+            quote!(let _ = #ident;)
         }
         _ => TokenStream::new(),
     };
 
-    // Spanned at the variant so a duplicate entry points at both `#[daemon(Enum::Variant`s.
+    // One inherent const holds everything about this entry: the derive reads
+    // it by name for the compile-time checks and registers its spec, so a
+    // daemon adds no item of its own for the compiler to evaluate. Spanned at
+    // the variant so a duplicate entry points at both `#[daemon(Enum::Variant`s.
     let entry_impl = quote_spanned! {attr.variant.span()=>
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         impl #enum_path {
             #[doc(hidden)]
-            pub const #entry: ::coord::__private::DaemonEntry =
-                ::coord::__private::DaemonEntry::new(&[#(#dep_indices),*], &[#(#soft_indices),*]);
+            pub const #entry: ::coord::__private::DaemonEntry = {
+                // Named so it cannot shadow the user's runner, whatever that is called.
+                fn __coord_runner(
+                    __coord_ctx: ::coord::DaemonContext,
+                ) -> ::coord::BoxFuture<'static, ::core::result::Result<(), ::coord::BoxError>> {
+                    #anchor_use
+                    #run_call
+                }
+                ::coord::__private::DaemonEntry::new(
+                    &[#(#dep_indices),*],
+                    &[#(#soft_indices),*],
+                    ::coord::DaemonSpec {
+                        name: #name,
+                        kind: #enum_str,
+                        variant: #variant_str,
+                        depends_on: &[#(#dep_names),*],
+                        soft_depends_on: &[#(#soft_names),*],
+                        category: #category,
+                        restart: #restart,
+                        runner: __coord_runner,
+                        location: ::coord::Location {
+                            module_path: ::core::module_path!(),
+                            file: ::core::file!(),
+                            line: ::core::line!(),
+                        },
+                    },
+                )
+            };
         }
     };
 
     quote! {
         #item
-        #anchor_use
         #entry_impl
-
-        const _: () = {
-            // Named so it cannot shadow the user's runner, whatever that is called.
-            fn __coord_runner(
-                __coord_ctx: ::coord::DaemonContext,
-            ) -> ::coord::BoxFuture<'static, ::core::result::Result<(), ::coord::BoxError>> {
-                #run_call
-            }
-
-            ::coord::__private::inventory::submit! {
-                ::coord::DaemonSpec {
-                    name: #name,
-                    kind: #enum_str,
-                    variant: #variant_str,
-                    depends_on: &[#(#dep_names),*],
-                    soft_depends_on: &[#(#soft_names),*],
-                    category: #category,
-                    restart: #restart,
-                    runner: __coord_runner,
-                    location: ::coord::Location {
-                        module_path: ::core::module_path!(),
-                        file: ::core::file!(),
-                        line: ::core::line!(),
-                    },
-                }
-            }
-        };
     }
 }
 
@@ -115,7 +116,7 @@ pub fn placeholder(attr: &DaemonAttr) -> TokenStream {
         impl #enum_path {
             #[doc(hidden)]
             pub const #entry: ::coord::__private::DaemonEntry =
-                ::coord::__private::DaemonEntry::new(&[], &[]);
+                ::coord::__private::DaemonEntry::declared(&[], &[]);
         }
     }
 }

@@ -17,6 +17,8 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
     let indices = 0..count;
     let entries: Vec<_> = variants.iter().map(entry_const).collect();
     let fallback_trait = format_ident!("__CoordMissingDaemonEntry{}", ident);
+    // Spanned at the enum's name, where a missing entry or a cycle is reported.
+    let panic = quote_spanned! {ident.span()=> ::core::panic!("{}", error); };
 
     let from_str_arms = variants.iter().zip(&names).zip(&variant_strs).map(
         |((v, snake), pascal)| {
@@ -25,26 +27,6 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
             quote! { #snake | #upper | #pascal | #kebab => ::core::result::Result::Ok(Self::#v), }
         },
     );
-
-    let missing_checks = variants
-        .iter()
-        .zip(&entries)
-        .zip(&names)
-        .map(|((v, entry), snake)| {
-            let message = format!(
-                "{ident_str}::{v} has no registry entry\n       \
-             add one anywhere in this crate, e.g.\n           \
-             #[daemon({ident_str}::{v}, runner = run_{snake})]\n           \
-             pub struct {v};\n       \
-             with `async fn run_{snake}(ctx: DaemonContext) -> Result<(), BoxError>`; \
-             or remove the variant"
-            );
-            quote_spanned! {v.span()=>
-                const _: () = if !<#ident>::#entry.present {
-                    ::core::panic!(#message)
-                };
-            }
-        });
 
     quote! {
         impl #ident {
@@ -95,29 +77,31 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
         }
         impl #fallback_trait for #ident {}
 
-        #(#missing_checks)*
-
-        const _: () = {
-            let verdict = ::coord::__private::check_daemon_graph(
-                #ident_str,
-                &[#(#variant_strs),*],
-                &[#(<#ident>::#entries),*],
-            );
-            if let ::core::option::Option::Some(error) = verdict.error() {
-                ::core::panic!("{}", error);
-            }
-        };
-
+        // One registration per enum; its initializer is where the completeness
+        // and cycle checks run, so they cost one evaluated item, not one per variant.
         ::coord::__private::inventory::submit! {
-            ::coord::DaemonKindSpec {
-                type_name: #ident_str,
-                variants: &[#(#variant_strs),*],
-                names: &[#(#names),*],
-                location: ::coord::Location {
-                    module_path: ::core::module_path!(),
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                },
+            {
+                const ENTRIES: [::coord::__private::DaemonEntry; #count] = [#(<#ident>::#entries),*];
+                let verdict = ::coord::__private::check_daemon_kind(
+                    #ident_str,
+                    &[#(#variant_strs),*],
+                    &[#(#names),*],
+                    &ENTRIES,
+                );
+                if let ::core::option::Option::Some(error) = verdict.error() {
+                    #panic
+                }
+                ::coord::DaemonKindSpec {
+                    type_name: #ident_str,
+                    variants: &[#(#variant_strs),*],
+                    names: &[#(#names),*],
+                    entries: &ENTRIES,
+                    location: ::coord::Location {
+                        module_path: ::core::module_path!(),
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                    },
+                }
             }
         }
     }
