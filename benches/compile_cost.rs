@@ -353,6 +353,22 @@ fn main() {
             verdict(growth <= 1.5)
         );
     }
+    // The baseline's one big table can grow faster than linearly itself, which
+    // makes "added" time shrink or go negative; coord's own time per item shows
+    // directly whether its checks stay linear.
+    let own_per_item = |n: usize| {
+        rows.iter()
+            .find(|r| r.label == format!("N={n}"))
+            .map(|r| r.coord.as_secs_f64() / r.items as f64)
+    };
+    if let (Some(small), Some(large)) = (own_per_item(500), own_per_item(2000)) {
+        println!(
+            "       coord's own time per item N=2000 / N=500: {:.2} ({:.2} ms vs {:.2} ms)",
+            large / small,
+            large * 1e3,
+            small * 1e3
+        );
+    }
     println!(
         "target: ladder of 500 checks in < 5 s: {:.2} s {}",
         ladder_row.coord.as_secs_f64(),
