@@ -17,7 +17,8 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let name = snake_case(&variant_str);
     let entry = entry_const(variant);
     let index_of = |dep: &syn::Path| {
-        // The typed parameter makes a dependency of the wrong kind a type error at its token.
+        // The typed parameter makes a dependency of the wrong kind a type error
+        // at its token; it stays promotable, so no item is added per dependency.
         quote_spanned! {dep.span()=> <#enum_path>::__coord_index(&#dep) }
     };
     let dep_indices = attr.depends_on.iter().map(index_of);
