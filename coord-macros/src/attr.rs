@@ -140,12 +140,11 @@ pub fn string(cx: &mut Ctxt, key: &Ident, value: &Expr) -> Option<LitStr> {
 
 /// The value as one of a fixed set of bare words.
 pub fn choice(cx: &mut Ctxt, key: &Ident, value: &Expr, choices: &[&str]) -> Option<Ident> {
-    if let Expr::Path(p) = value {
-        if let Some(ident) = p.path.get_ident() {
-            if choices.contains(&ident.to_string().as_str()) {
-                return Some(ident.clone());
-            }
-        }
+    if let Expr::Path(p) = value
+        && let Some(ident) = p.path.get_ident()
+        && choices.contains(&ident.to_string().as_str())
+    {
+        return Some(ident.clone());
     }
     cx.error_spanned_by(
         value,

@@ -54,13 +54,13 @@ pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
             );
         }
     }
-    if let Some(category) = &attr.category {
-        if category.value().trim().is_empty() {
-            cx.error_spanned_by(
-                category,
-                "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`",
-            );
-        }
+    if let Some(category) = &attr.category
+        && category.value().trim().is_empty()
+    {
+        cx.error_spanned_by(
+            category,
+            "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`",
+        );
     }
 }
 
