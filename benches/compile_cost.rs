@@ -19,43 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod graph;
+
+use graph::random_dag;
+
 const MODULE_SIZE: usize = 50;
-const MAX_DEPS: usize = 4;
-
-/// A small deterministic generator; the graph must be the same in every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Dependencies of each node: up to 4 distinct earlier nodes, chosen uniformly.
-fn random_dag(n: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut rng = XorShift(seed);
-    (0..n)
-        .map(|i| {
-            let want = rng.below(MAX_DEPS + 1).min(i);
-            let mut deps = Vec::with_capacity(want);
-            while deps.len() < want {
-                let d = rng.below(i);
-                if !deps.contains(&d) {
-                    deps.push(d);
-                }
-            }
-            deps.sort_unstable();
-            deps
-        })
-        .collect()
-}
 
 fn ladder(n: usize) -> Vec<Vec<usize>> {
     (0..n).map(|i| (i.saturating_sub(3)..i).collect()).collect()

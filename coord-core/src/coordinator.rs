@@ -4,9 +4,10 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::error::BoxError;
+use crate::registry::AnyCoordinator;
 use crate::static_check::NodeRef;
 
 /// A component initialised once at bootstrap, after its `depends_on` list.
@@ -48,10 +49,26 @@ pub trait CoordinatorNode: 'static {
 )]
 pub trait DependsOn<T> {}
 
-/// Initialised coordinators, by type.
-#[derive(Default, Clone)]
+/// Initialised coordinators, shared by concurrent initialisers.
+///
+/// Keyed by name (what bootstrap manages) with an index by type (what
+/// `ctx.dep::<T>()` and `get::<T>()` ask for).
+#[derive(Default)]
 pub struct Instances {
-    by_type: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    maps: RwLock<InstanceMaps>,
+}
+
+#[derive(Default)]
+struct InstanceMaps {
+    by_name: HashMap<&'static str, (TypeId, AnyCoordinator)>,
+    by_type: HashMap<TypeId, AnyCoordinator>,
+}
+
+impl std::fmt::Debug for Instances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let maps = self.read();
+        f.debug_set().entries(maps.by_name.keys()).finish()
+    }
 }
 
 impl Instances {
@@ -60,31 +77,67 @@ impl Instances {
         Self::default()
     }
 
-    /// Adds an initialised coordinator, replacing one of the same type.
-    pub fn insert_erased(&mut self, type_id: TypeId, instance: Arc<dyn Any + Send + Sync>) {
-        self.by_type.insert(type_id, instance);
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, InstanceMaps> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // (each update is one insert or remove), so a poisoned lock is usable.
+        self.maps
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Removes the coordinator of `type_id`, returning it.
-    pub fn remove_erased(&mut self, type_id: TypeId) -> Option<Arc<dyn Any + Send + Sync>> {
-        self.by_type.remove(&type_id)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, InstanceMaps> {
+        self.maps
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds the initialised coordinator `name`, replacing an earlier instance.
+    pub fn insert(&self, name: &'static str, type_id: TypeId, instance: AnyCoordinator) {
+        let mut maps = self.write();
+        maps.by_type.insert(type_id, Arc::clone(&instance));
+        maps.by_name.insert(name, (type_id, instance));
+    }
+
+    /// Removes coordinator `name`, returning its instance.
+    pub fn remove(&self, name: &str) -> Option<AnyCoordinator> {
+        let mut maps = self.write();
+        let (type_id, instance) = maps.by_name.remove(name)?;
+        if maps
+            .by_type
+            .get(&type_id)
+            .is_some_and(|current| Arc::ptr_eq(current, &instance))
+        {
+            maps.by_type.remove(&type_id);
+        }
+        Some(instance)
+    }
+
+    /// The instance of coordinator `name`.
+    pub fn get_by_name(&self, name: &str) -> Option<AnyCoordinator> {
+        self.read().by_name.get(name).map(|(_, i)| Arc::clone(i))
     }
 
     /// The coordinator of type `T`, if initialised.
     pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.by_type
-            .get(&TypeId::of::<T>())
-            .and_then(|any| Arc::clone(any).downcast::<T>().ok())
+        let instance = Arc::clone(self.read().by_type.get(&TypeId::of::<T>())?);
+        instance.downcast::<T>().ok()
     }
 
-    /// Whether a coordinator of `type_id` is present.
-    pub fn contains(&self, type_id: TypeId) -> bool {
-        self.by_type.contains_key(&type_id)
+    /// How many coordinators are initialised.
+    pub fn len(&self) -> usize {
+        self.read().by_name.len()
+    }
+
+    /// Whether none is initialised.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Removes every coordinator.
-    pub fn clear(&mut self) {
-        self.by_type.clear();
+    pub fn clear(&self) {
+        let mut maps = self.write();
+        maps.by_name.clear();
+        maps.by_type.clear();
     }
 }
 

@@ -3,6 +3,7 @@
 //! Use it through the `coord` facade crate, which re-exports this crate and the
 //! macros.
 
+mod bootstrap;
 mod coordinator;
 mod daemon;
 mod error;
@@ -11,6 +12,11 @@ mod order;
 mod registry;
 mod static_check;
 
+pub use bootstrap::{
+    BootstrapReport, BootstrapStatus, BuildError, Coordination, CoordinationBuilder,
+    CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, InitError,
+    NotInitialized, SharedError, ShutdownError, ShutdownReport,
+};
 pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
 pub use daemon::{BoxFuture, DaemonContext, DaemonKind, DaemonRunner, ReadyWatch, RestartPolicy};
 pub use error::{BoxError, UnknownName};

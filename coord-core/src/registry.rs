@@ -16,7 +16,7 @@ use crate::static_check::DaemonEntry;
 pub type RunnerFn = fn(DaemonContext) -> BoxFuture<'static, Result<(), BoxError>>;
 /// An initialised coordinator, erased.
 pub type AnyCoordinator = Arc<dyn Any + Send + Sync>;
-type InitFn = for<'a> fn(&'a Instances) -> BoxFuture<'a, Result<AnyCoordinator, BoxError>>;
+type InitFn = fn(Arc<Instances>) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>>;
 type ShutdownFn = for<'a> fn(&'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<(), BoxError>>;
 
 /// One `#[daemon(...)]` entry.
@@ -105,11 +105,25 @@ impl CoordinatorSpec {
         (self.type_id)()
     }
 
+    /// A spec for coordinator type `C` under another name and dependency list,
+    /// for programs that assemble coordinator sets at run time (plugins,
+    /// tests, benchmarks). `#[coordinator]` is the usual way to make a spec.
+    pub fn named<C: Coordinator + CoordinatorNode>(
+        name: &'static str,
+        depends_on: &'static [&'static str],
+        location: Location,
+    ) -> Self {
+        Self {
+            name,
+            ..Self::new::<C>(std::any::type_name::<C>(), depends_on, location)
+        }
+    }
+
     /// Runs the initializer against already-initialised dependencies.
-    pub fn initialize<'a>(
+    pub fn initialize(
         &self,
-        instances: &'a Instances,
-    ) -> BoxFuture<'a, Result<AnyCoordinator, BoxError>> {
+        instances: Arc<Instances>,
+    ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
         (self.init)(instances)
     }
 
@@ -123,10 +137,10 @@ impl CoordinatorSpec {
 }
 
 fn init_erased<C: Coordinator + CoordinatorNode>(
-    instances: &Instances,
-) -> BoxFuture<'_, Result<AnyCoordinator, BoxError>> {
+    instances: Arc<Instances>,
+) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
     Box::pin(async move {
-        let ctx = InitContext::<C>::new(instances);
+        let ctx = InitContext::<C>::new(&instances);
         let instance = C::initialize(&ctx).await?;
         Ok(Arc::new(instance) as AnyCoordinator)
     })
