@@ -12,15 +12,21 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::task::JoinSet;
 
 use crate::coordinator::{Coordinator, Instances};
+use crate::daemon::{DaemonConfig, RestartPolicy};
 use crate::error::UnknownName;
+use crate::manager::{
+    DaemonManager, DaemonManagerNotStarted, DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings,
+    MissingDependency,
+};
 use crate::order::{self, OrderNode};
+use crate::registry::DaemonSpec;
 use crate::registry::{AnyCoordinator, CoordinatorSpec, RegistryProblem, registry};
 
 /// An error shared between the status, the report and dependents' causes.
@@ -279,6 +285,7 @@ pub struct CoordinationBuilder {
     init_timeout: Duration,
     init_timeouts: Vec<(String, Duration)>,
     shutdown_timeout: Duration,
+    daemons: DaemonSettings,
 }
 
 impl Default for CoordinationBuilder {
@@ -289,6 +296,7 @@ impl Default for CoordinationBuilder {
             init_timeout: DEFAULT_INIT_TIMEOUT,
             init_timeouts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            daemons: DaemonSettings::default(),
         }
     }
 }
@@ -331,8 +339,80 @@ impl CoordinationBuilder {
         self
     }
 
-    /// Checks the configuration and plans the initialisation order.
+    /// Uses these daemons instead of every registered one.
+    pub fn daemons(mut self, specs: impl IntoIterator<Item = &'static DaemonSpec>) -> Self {
+        self.daemons.specs = Some(specs.into_iter().collect());
+        self
+    }
+
+    /// Enables only these daemons, and their hard dependencies.
+    pub fn enable_daemons<I, R>(mut self, daemons: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: DaemonRef,
+    {
+        self.daemons.enabled = Some(
+            daemons
+                .into_iter()
+                .map(|d| d.daemon_name().to_owned())
+                .collect(),
+        );
+        self
+    }
+
+    /// Settings every daemon starts from (its attribute's restart policy wins over this one's).
+    pub fn default_daemon_config(mut self, config: DaemonConfig) -> Self {
+        self.daemons.default_config = config;
+        self
+    }
+
+    /// Overrides the restart policy of one daemon.
+    pub fn restart_policy(mut self, daemon: impl DaemonRef, policy: RestartPolicy) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Restart(policy),
+        ));
+        self
+    }
+
+    /// Replaces every setting of one daemon.
+    pub fn daemon_config(mut self, daemon: impl DaemonRef, config: DaemonConfig) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Config(config),
+        ));
+        self
+    }
+
+    /// Names a subset of daemons that `start_profile(name)` starts, with their dependencies.
+    pub fn profile<I, R>(mut self, name: impl Into<String>, daemons: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: DaemonRef,
+    {
+        let members = daemons
+            .into_iter()
+            .map(|d| d.daemon_name().to_owned())
+            .collect();
+        self.daemons.profiles.push((name.into(), members));
+        self
+    }
+
+    /// What starting a daemon whose dependency is down does (default: start it).
+    pub fn missing_dependency(mut self, policy: MissingDependency) -> Self {
+        self.daemons.missing_dependency = policy;
+        self
+    }
+
+    /// The most a whole daemon shutdown may take (default 60 s), e.g. a container's grace period.
+    pub fn daemon_shutdown_bound(mut self, bound: Duration) -> Self {
+        self.daemons.shutdown_bound = bound;
+        self
+    }
+
+    /// Checks the configuration and plans the initialisation and startup orders.
     pub fn build(self) -> Result<Coordination, BuildError> {
+        let daemon_plan = Arc::new(DaemonPlan::build(self.daemons)?);
         let all: Vec<&'static CoordinatorSpec> = match self.specs {
             Some(specs) => specs,
             None => registry().coordinators().to_vec(),
@@ -426,6 +506,8 @@ impl CoordinationBuilder {
                 instances: Arc::new(Instances::new()),
                 records: Mutex::new(records),
                 operations: tokio::sync::Mutex::new(()),
+                daemon_plan,
+                manager: OnceLock::new(),
             }),
         })
     }
@@ -470,6 +552,18 @@ struct Inner {
     records: Mutex<Vec<Record>>,
     /// Serialises bootstrap, reinitialise, reset and shutdown.
     operations: tokio::sync::Mutex<()>,
+    daemon_plan: Arc<DaemonPlan>,
+    manager: OnceLock<DaemonManager>,
+}
+
+/// A `Coordination` that does not keep it alive (held by its daemon manager).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakCoordination(Weak<Inner>);
+
+impl WeakCoordination {
+    pub(crate) fn upgrade(&self) -> Option<Coordination> {
+        self.0.upgrade().map(|inner| Coordination { inner })
+    }
 }
 
 /// The handle to a service's coordinators: bootstrap, status, recovery.
@@ -490,6 +584,31 @@ impl Coordination {
         // Records are plain data updated in one assignment: a panic elsewhere
         // while the lock was held cannot leave them inconsistent.
         self.inner.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the daemon manager (once; later calls return the same one).
+    ///
+    /// Starting the manager starts no daemon: call `start_all()`,
+    /// `start_profile()` or `start()` on it.
+    pub fn start_daemon_manager(&self) -> DaemonManager {
+        self.inner
+            .manager
+            .get_or_init(|| {
+                DaemonManager::new(
+                    Arc::clone(&self.inner.daemon_plan),
+                    WeakCoordination(Arc::downgrade(&self.inner)),
+                )
+            })
+            .clone()
+    }
+
+    /// The daemon manager, once [`Self::start_daemon_manager`] has started it.
+    pub fn daemon_manager(&self) -> Result<DaemonManager, DaemonManagerNotStarted> {
+        self.inner
+            .manager
+            .get()
+            .cloned()
+            .ok_or(DaemonManagerNotStarted)
     }
 
     /// The initialised coordinators, for daemons and handlers to reach.

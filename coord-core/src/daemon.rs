@@ -1,16 +1,22 @@
 //! Daemon identities, the runner contract and the context a runner receives.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::bootstrap::{Coordination, NotInitialized};
+use crate::coordinator::Coordinator;
 use crate::error::{BoxError, UnknownName};
+use crate::restart::RestartConfig;
 
 /// A boxed, sendable future, the erased form of runners and initialisers.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -68,7 +74,51 @@ impl FromStr for RestartPolicy {
     }
 }
 
-/// What a running daemon receives: its name, readiness and shutdown signals.
+/// The effective settings of one daemon: its attribute, then config overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonConfig {
+    /// When it is restarted.
+    pub restart: RestartPolicy,
+    /// Backoff and restart-intensity limits.
+    pub restart_config: RestartConfig,
+    /// How long dependents wait for it to signal ready.
+    pub ready_timeout: Duration,
+    /// How long it has to stop once cancelled before it is aborted.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            restart: RestartPolicy::OnFailure,
+            restart_config: RestartConfig::default(),
+            ready_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A check the manager runs every `interval`; `threshold` failures in a row restart the daemon.
+pub struct HealthProbe {
+    /// Time between checks; also each check's time limit.
+    pub interval: Duration,
+    /// Consecutive failures that restart the daemon.
+    pub threshold: u32,
+    /// The check.
+    pub check: Box<dyn Fn() -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>,
+}
+
+impl fmt::Debug for HealthProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HealthProbe")
+            .field("interval", &self.interval)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a running daemon receives: its name, config, readiness and shutdown
+/// signals, and the initialised coordinators.
 #[derive(Clone, Debug)]
 pub struct DaemonContext {
     inner: Arc<ContextInner>,
@@ -79,6 +129,10 @@ struct ContextInner {
     name: &'static str,
     cancel: CancellationToken,
     ready: watch::Sender<bool>,
+    config: DaemonConfig,
+    coordination: Option<Coordination>,
+    health: Mutex<Option<HealthProbe>>,
+    health_registered: Notify,
 }
 
 /// The supervisor's side of a [`DaemonContext`]: observes readiness.
@@ -102,15 +156,83 @@ impl ReadyWatch {
 impl DaemonContext {
     /// A context for the daemon `name`, cancelled through `cancel`.
     pub fn new(name: &'static str, cancel: CancellationToken) -> (Self, ReadyWatch) {
+        Self::with(name, cancel, DaemonConfig::default(), None)
+    }
+
+    /// A context with the daemon's config and the coordinators it can reach.
+    pub fn with(
+        name: &'static str,
+        cancel: CancellationToken,
+        config: DaemonConfig,
+        coordination: Option<Coordination>,
+    ) -> (Self, ReadyWatch) {
         let (ready, watch) = watch::channel(false);
         let ctx = Self {
             inner: Arc::new(ContextInner {
                 name,
                 cancel,
                 ready,
+                config,
+                coordination,
+                health: Mutex::new(None),
+                health_registered: Notify::new(),
             }),
         };
         (ctx, ReadyWatch { ready: watch })
+    }
+
+    /// The daemon's effective settings.
+    pub fn config(&self) -> &DaemonConfig {
+        &self.inner.config
+    }
+
+    /// An initialised coordinator, or why it is not there.
+    pub fn coordinator<T: Coordinator>(&self) -> Result<Arc<T>, NotInitialized> {
+        match &self.inner.coordination {
+            Some(coordination) => coordination.get::<T>(),
+            None => Err(NotInitialized::NotEnabled {
+                type_name: std::any::type_name::<T>(),
+            }),
+        }
+    }
+
+    /// The coordination this daemon runs under, if any.
+    pub fn coordination(&self) -> Option<&Coordination> {
+        self.inner.coordination.as_ref()
+    }
+
+    /// Registers a health check: the manager runs `check` every `interval`,
+    /// reports the daemon degraded while it fails, and restarts it after
+    /// `threshold` failures in a row. A later call replaces the probe.
+    pub fn set_health_probe<F, Fut>(&self, interval: Duration, threshold: u32, check: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let probe = HealthProbe {
+            interval,
+            threshold: threshold.max(1),
+            check: Box::new(move || Box::pin(check())),
+        };
+        *self.inner.health.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
+        self.inner.health_registered.notify_one();
+    }
+
+    /// Waits for a health probe to be registered, and takes it.
+    pub(crate) async fn take_health_probe(&self) -> HealthProbe {
+        loop {
+            let notified = self.inner.health_registered.notified();
+            if let Some(probe) = self
+                .inner
+                .health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                return probe;
+            }
+            notified.await;
+        }
     }
 
     /// The daemon's snake_case name.

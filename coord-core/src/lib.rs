@@ -8,8 +8,11 @@ mod coordinator;
 mod daemon;
 mod error;
 mod location;
+mod manager;
 mod order;
 mod registry;
+mod restart;
+mod run;
 mod static_check;
 
 pub use bootstrap::{
@@ -18,14 +21,23 @@ pub use bootstrap::{
     NotInitialized, SharedError, ShutdownError, ShutdownReport,
 };
 pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
-pub use daemon::{BoxFuture, DaemonContext, DaemonKind, DaemonRunner, ReadyWatch, RestartPolicy};
+pub use daemon::{
+    BoxFuture, DaemonConfig, DaemonContext, DaemonKind, DaemonRunner, HealthProbe, ReadyWatch,
+    RestartPolicy,
+};
 pub use error::{BoxError, UnknownName};
 pub use location::Location;
+pub use manager::{
+    DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
+    DaemonState, DaemonStatus, HealthSummary, MissingDependency, StartReport,
+};
 pub use order::StartupOrder;
 pub use registry::{
     AnyCoordinator, CoordinatorSpec, DaemonKindSpec, DaemonSpec, OrderError, Registry,
     RegistryProblem, RegistryProblems, RunnerFn, registry, startup_order, validate_registry,
 };
+pub use restart::RestartConfig;
+pub use run::{RunReport, shutdown_signal};
 
 /// Items the macros expand to; not a stable API.
 #[doc(hidden)]

@@ -1,0 +1,77 @@
+//! Running a whole service: bootstrap, daemons, wait, ordered shutdown.
+
+use std::future::Future;
+
+use crate::bootstrap::{BootstrapReport, Coordination, ShutdownReport};
+use crate::manager::{DaemonShutdownReport, StartReport};
+
+/// What a run did, phase by phase.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Coordinator bootstrap.
+    pub bootstrap: BootstrapReport,
+    /// Daemon start.
+    pub start: StartReport,
+    /// What ended the run, as the shutdown future reported it.
+    pub ended_by: String,
+    /// Daemon shutdown (dependents first).
+    pub daemons_stopped: DaemonShutdownReport,
+    /// Coordinator shutdown (dependents first).
+    pub coordinators_stopped: ShutdownReport,
+}
+
+/// Listens for SIGINT and SIGTERM from the moment it is called; the returned
+/// future completes with the signal's name when one arrives.
+///
+/// Registration happens here, not on first poll, so a signal sent while the
+/// service is still starting is not lost. Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str> + Send> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            }
+        })
+    }
+}
+
+impl Coordination {
+    /// Bootstraps, starts every enabled daemon, waits for `shutdown`, then
+    /// stops the daemons and the coordinators, dependents first each time.
+    ///
+    /// `shutdown` is usually [`shutdown_signal`]; its output says what ended the run.
+    pub async fn run_until<F, T>(&self, shutdown: F) -> RunReport
+    where
+        F: Future<Output = T>,
+        T: std::fmt::Debug,
+    {
+        let bootstrap = self.bootstrap().await;
+        let manager = self.start_daemon_manager();
+        let start = manager.start_all().await;
+        let ended_by = format!("{:?}", shutdown.await);
+        tracing::info!(ended_by = %ended_by, "shutting down");
+        let daemons_stopped = manager.shutdown().await;
+        let coordinators_stopped = self.shutdown().await;
+        RunReport {
+            bootstrap,
+            start,
+            ended_by,
+            daemons_stopped,
+            coordinators_stopped,
+        }
+    }
+}

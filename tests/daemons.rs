@@ -1,0 +1,792 @@
+//! The daemon manager under fault injection, on paused time: readiness-gated
+//! start, backoff, intensity limit, dependents stopped and restored,
+//! reverse-order shutdown, abort after timeout, no overlapping instances.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use coord::prelude::*;
+use coord::{
+    BoxFuture, Coordination, DaemonConfig, DaemonSpec, DaemonState, Location, MissingDependency,
+    RestartConfig,
+};
+use tokio::time::Instant;
+
+/// How a test daemon behaves.
+#[derive(Clone, Default)]
+struct Script {
+    /// Runs (counted from 0) below this fail.
+    fail_runs: usize,
+    /// Runs below this panic.
+    panic_runs: usize,
+    /// Time before it signals ready.
+    ready_after: Option<Duration>,
+    never_ready: bool,
+    /// Ignores cancellation: stopping it needs an abort.
+    ignore_cancel: bool,
+    /// Health checks from this run on fail.
+    unhealthy_from_run: Option<usize>,
+}
+
+static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Script>>> = LazyLock::new(Default::default);
+static RUNS: LazyLock<Mutex<HashMap<&'static str, usize>>> = LazyLock::new(Default::default);
+/// `(daemon, event, when)`, in the order they happened.
+type EventLog = Vec<(&'static str, &'static str, Instant)>;
+
+static EVENTS: LazyLock<Mutex<EventLog>> = LazyLock::new(Default::default);
+static LIVE: LazyLock<Mutex<HashMap<&'static str, (usize, usize)>>> =
+    LazyLock::new(Default::default);
+
+fn log(name: &'static str, event: &'static str) {
+    EVENTS
+        .lock()
+        .expect("events")
+        .push((name, event, Instant::now()));
+}
+
+/// `(daemon, event)` pairs of daemons whose name starts with `prefix`.
+fn events(prefix: &str) -> Vec<(&'static str, &'static str)> {
+    EVENTS
+        .lock()
+        .expect("events")
+        .iter()
+        .filter(|(n, _, _)| n.starts_with(prefix))
+        .map(|(n, e, _)| (*n, *e))
+        .collect()
+}
+
+/// When `name` logged `event`, each time.
+fn times(name: &str, event: &str) -> Vec<Instant> {
+    EVENTS
+        .lock()
+        .expect("events")
+        .iter()
+        .filter(|(n, e, _)| *n == name && *e == event)
+        .map(|(_, _, t)| *t)
+        .collect()
+}
+
+/// Counts live instances of a daemon; records the most seen at once.
+struct Live(&'static str);
+
+impl Live {
+    fn enter(name: &'static str) -> Self {
+        let mut live = LIVE.lock().expect("live");
+        let entry = live.entry(name).or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.max(entry.0);
+        Self(name)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(entry) = LIVE.lock().expect("live").get_mut(self.0) {
+            entry.0 -= 1;
+        }
+    }
+}
+
+fn scripted(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
+    Box::pin(async move {
+        let name = ctx.name();
+        let script = SCRIPTS
+            .lock()
+            .expect("scripts")
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        let run = {
+            let mut runs = RUNS.lock().expect("runs");
+            let run = runs.entry(name).or_default();
+            *run += 1;
+            *run - 1
+        };
+        let _live = Live::enter(name);
+        log(name, "start");
+        if let Some(delay) = script.ready_after {
+            tokio::time::sleep(delay).await;
+        }
+        if run < script.panic_runs {
+            panic!("{name} broke on run {run}");
+        }
+        if run < script.fail_runs {
+            log(name, "fail");
+            return Err(format!("{name} failed on run {run}").into());
+        }
+        if let Some(from) = script.unhealthy_from_run {
+            let unhealthy = run >= from;
+            ctx.set_health_probe(Duration::from_secs(1), 3, move || async move {
+                if unhealthy {
+                    Err("queue depth over limit".into())
+                } else {
+                    Ok(())
+                }
+            });
+        }
+        if !script.never_ready {
+            ctx.ready();
+            log(name, "ready");
+        }
+        if script.ignore_cancel {
+            std::future::pending::<()>().await;
+        }
+        ctx.cancelled().await;
+        log(name, "stop");
+        Ok(())
+    })
+}
+
+fn daemon(
+    name: &'static str,
+    deps: &'static [&'static str],
+    soft: &'static [&'static str],
+) -> &'static DaemonSpec {
+    Box::leak(Box::new(DaemonSpec {
+        name,
+        kind: "TestDaemon",
+        variant: name,
+        depends_on: deps,
+        soft_depends_on: soft,
+        category: None,
+        restart: None,
+        runner: scripted,
+        location: Location {
+            module_path: module_path!(),
+            file: file!(),
+            line: line!(),
+        },
+    }))
+}
+
+fn script(name: &'static str, script: Script) {
+    SCRIPTS.lock().expect("scripts").insert(name, script);
+}
+
+/// Exact delays: no jitter, so paused-time assertions are exact.
+fn exact_config() -> DaemonConfig {
+    DaemonConfig {
+        restart_config: RestartConfig {
+            jitter: 0.0,
+            ..RestartConfig::default()
+        },
+        ..DaemonConfig::default()
+    }
+}
+
+fn coordination(daemons: Vec<&'static DaemonSpec>) -> Coordination {
+    Coordination::builder()
+        .coordinators([])
+        .daemons(daemons)
+        .default_daemon_config(exact_config())
+        .build()
+        .expect("valid test daemons")
+}
+
+#[test]
+fn the_manager_before_start_is_a_typed_error_that_says_how() {
+    let coordination = coordination(vec![daemon("nm_a", &[], &[])]);
+    let err = coordination.daemon_manager().expect_err("not started");
+    assert!(
+        err.to_string()
+            .contains("call `coordination.start_daemon_manager()`"),
+        "{err}"
+    );
+    coordination.start_daemon_manager();
+    assert!(coordination.daemon_manager().is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dependent_starts_when_its_dependency_is_ready_not_when_spawned() {
+    script(
+        "rd_slow",
+        Script {
+            ready_after: Some(Duration::from_secs(5)),
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![
+        daemon("rd_slow", &[], &[]),
+        daemon("rd_user", &["rd_slow"], &[]),
+    ])
+    .start_daemon_manager();
+    let report = manager.start_all().await;
+    assert!(report.is_ok(), "{:?}", report.not_ready);
+    assert_eq!(
+        events("rd_"),
+        [
+            ("rd_slow", "start"),
+            ("rd_slow", "ready"),
+            ("rd_user", "start"),
+            ("rd_user", "ready")
+        ]
+    );
+    assert_eq!(
+        times("rd_user", "start")[0] - times("rd_slow", "start")[0],
+        Duration::from_secs(5)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_daemons_start_concurrently() {
+    for name in ["cc_a", "cc_b", "cc_c"] {
+        script(
+            name,
+            Script {
+                ready_after: Some(Duration::from_secs(3)),
+                ..Script::default()
+            },
+        );
+    }
+    let manager = coordination(vec![
+        daemon("cc_a", &[], &[]),
+        daemon("cc_b", &[], &[]),
+        daemon("cc_c", &[], &[]),
+    ])
+    .start_daemon_manager();
+    let started = Instant::now();
+    assert!(manager.start_all().await.is_ok());
+    // Three 3-second startups side by side take 3 s, not 9.
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn soft_dependencies_order_the_start_but_never_block_it() {
+    script(
+        "sd_eval",
+        Script {
+            ready_after: Some(Duration::from_secs(2)),
+            ..Script::default()
+        },
+    );
+    script(
+        "sd_broken",
+        Script {
+            fail_runs: usize::MAX,
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![
+        daemon("sd_eval", &[], &[]),
+        daemon("sd_broken", &[], &[]),
+        daemon("sd_sync", &[], &["sd_eval", "sd_broken"]),
+    ])
+    .start_daemon_manager();
+    manager.start_all().await;
+    let log = events("sd_");
+    let eval_ready = log
+        .iter()
+        .position(|e| *e == ("sd_eval", "ready"))
+        .expect("eval ready");
+    let sync_start = log
+        .iter()
+        .position(|e| *e == ("sd_sync", "start"))
+        .expect("sync started");
+    assert!(eval_ready < sync_start, "{log:?}");
+    assert_eq!(
+        manager.daemon_status("sd_sync").expect("known").state,
+        DaemonState::Ready
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_runs_restart_with_doubling_backoff() {
+    script(
+        "bo_flaky",
+        Script {
+            fail_runs: 3,
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("bo_flaky", &[], &[])]).start_daemon_manager();
+    // start() returns when the first run settles (into backoff); then wait for ready.
+    manager.start("bo_flaky").await.expect("known");
+    manager
+        .wait_for("bo_flaky", |s| s.state.is_ready())
+        .await
+        .expect("known");
+    let starts = times("bo_flaky", "start");
+    let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(
+        gaps,
+        [
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            Duration::from_secs(4)
+        ]
+    );
+    let status = manager.daemon_status("bo_flaky").expect("known");
+    assert_eq!(status.state, DaemonState::Ready);
+    assert_eq!(status.restarts_total, 3);
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("bo_flaky failed on run 2")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_status_shows_the_next_restart_and_the_error() {
+    script(
+        "bs_flaky",
+        Script {
+            fail_runs: 1,
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("bs_flaky", &[], &[])]).start_daemon_manager();
+    let status = manager.start("bs_flaky").await.expect("known");
+    assert_eq!(status.state, DaemonState::Backoff);
+    assert_eq!(status.restarts_in_window, 1);
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("bs_flaky failed on run 0")
+    );
+    let next = status.next_restart_at.expect("a restart is due");
+    let due_in = next
+        .duration_since(status.since)
+        .expect("after entering backoff");
+    assert!(due_in <= Duration::from_secs(1), "{due_in:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_intensity_limit_fails_a_daemon_and_stops_then_restores_its_dependents() {
+    script(
+        "il_broken",
+        Script {
+            fail_runs: 6,
+            ..Script::default()
+        },
+    );
+    // Dependents wait for it longer than its restarts take, so they see it fail for good.
+    let patient = DaemonConfig {
+        ready_timeout: Duration::from_secs(120),
+        ..exact_config()
+    };
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("il_base", &[], &[]),
+            daemon("il_broken", &["il_base"], &[]),
+            daemon("il_user", &["il_broken"], &[]),
+            daemon("il_user_of_user", &["il_user"], &[]),
+        ])
+        .default_daemon_config(exact_config())
+        .daemon_config("il_broken", patient)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    // The first run fails after the dependents' start was requested; they wait for it.
+    let report = manager.start_all().await;
+    assert!(!report.is_ok());
+    let broken = manager
+        .wait_for("il_broken", |s| s.state == DaemonState::Failed)
+        .await
+        .expect("known");
+    // Its failure stops the dependents; wait until the last of them is down.
+    manager
+        .wait_for("il_user_of_user", |s| s.stopped_because.is_some())
+        .await
+        .expect("known");
+    // 1 + 5 restarts (1+2+4+8+16 s of backoff) within the 60 s window: the sixth failure gives up.
+    assert_eq!(times("il_broken", "start").len(), 6);
+    let error = broken.last_error.expect("why it is down");
+    assert!(
+        error.starts_with("restarted 5 times within 60s, the limit"),
+        "{error}"
+    );
+    // Every transitive dependent names the root cause; its error tells the chain.
+    for dependent in ["il_user", "il_user_of_user"] {
+        let status = manager.daemon_status(dependent).expect("known");
+        assert_eq!(status.state, DaemonState::Stopped, "{status:?}");
+        assert_eq!(status.stopped_because, Some("il_broken"), "{status:?}");
+    }
+    // Whichever noticed first (the cascade, or its own wait), the reason names the root.
+    let reason = manager
+        .daemon_status("il_user_of_user")
+        .expect("known")
+        .last_error;
+    assert!(
+        reason.as_deref().is_some_and(|e| e.contains("'il_broken'")),
+        "{reason:?}"
+    );
+    assert!(!manager.liveness().ok);
+    assert_eq!(manager.liveness().offending, ["il_broken"]);
+    assert_eq!(
+        manager.daemon_status("il_base").expect("known").state,
+        DaemonState::Ready
+    );
+
+    // Fixed (the script allows a 7th run): restarted by hand, dependents come back.
+    let status = manager.start("il_broken").await.expect("known");
+    assert_eq!(status.state, DaemonState::Ready);
+    for dependent in ["il_user", "il_user_of_user"] {
+        let status = manager.daemon_status(dependent).expect("known");
+        assert_eq!(status.state, DaemonState::Ready, "{status:?}");
+        assert_eq!(status.stopped_because, None);
+    }
+    assert!(manager.liveness().ok && manager.readiness().ok);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_running_dependent_is_stopped_because_of_a_failed_dependency() {
+    script(
+        "rs_base",
+        Script {
+            fail_runs: 0,
+            ..Script::default()
+        },
+    );
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("rs_base", &[], &[]),
+            daemon("rs_user", &["rs_base"], &[]),
+        ])
+        .default_daemon_config(exact_config())
+        .restart_policy("rs_base", RestartPolicy::Never)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    assert!(manager.start_all().await.is_ok());
+    // Make the next run fail, and end the current one with an error by panicking it.
+    script(
+        "rs_base",
+        Script {
+            panic_runs: usize::MAX,
+            ..Script::default()
+        },
+    );
+    manager.restart("rs_base").await.expect("known");
+    let base = manager.daemon_status("rs_base").expect("known");
+    assert_eq!(base.state, DaemonState::Failed);
+    assert!(
+        base.last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("panicked: rs_base broke")),
+        "{base:?}"
+    );
+    let user = manager.daemon_status("rs_user").expect("known");
+    assert_eq!(user.state, DaemonState::Stopped);
+    assert_eq!(user.stopped_because, Some("rs_base"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dependency_that_never_becomes_ready_fails_its_dependent_with_the_wait() {
+    script(
+        "nr_mute",
+        Script {
+            never_ready: true,
+            ..Script::default()
+        },
+    );
+    let mute_config = DaemonConfig {
+        ready_timeout: Duration::from_secs(5),
+        ..exact_config()
+    };
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("nr_mute", &[], &[]),
+            daemon("nr_user", &["nr_mute"], &[]),
+        ])
+        .default_daemon_config(exact_config())
+        .daemon_config("nr_mute", mute_config)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    let started = Instant::now();
+    manager.start("nr_user").await.expect("known");
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    let user = manager.daemon_status("nr_user").expect("known");
+    assert_eq!(user.state, DaemonState::Failed);
+    assert_eq!(
+        user.last_error.as_deref(),
+        Some("dependency 'nr_mute' did not become ready within 5s")
+    );
+    assert_eq!(
+        manager.daemon_status("nr_mute").expect("known").state,
+        DaemonState::Running
+    );
+    assert!(!manager.readiness().ok);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_dependents_first() {
+    let manager = coordination(vec![
+        daemon("so_router", &[], &[]),
+        daemon("so_pipeline", &["so_router"], &[]),
+        daemon("so_sync", &["so_pipeline"], &[]),
+    ])
+    .start_daemon_manager();
+    assert!(manager.start_all().await.is_ok());
+    let report = manager.shutdown().await;
+    assert_eq!(report.stopped, ["so_sync", "so_pipeline", "so_router"]);
+    assert!(report.aborted.is_empty());
+    let stops: Vec<_> = events("so_")
+        .into_iter()
+        .filter(|(_, e)| *e == "stop")
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(stops, ["so_sync", "so_pipeline", "so_router"]);
+    assert!(
+        manager
+            .status()
+            .iter()
+            .all(|s| s.state == DaemonState::Stopped)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemon_that_ignores_cancellation_is_aborted_after_its_timeout() {
+    script(
+        "ab_stubborn",
+        Script {
+            ignore_cancel: true,
+            ..Script::default()
+        },
+    );
+    let stubborn = DaemonConfig {
+        shutdown_timeout: Duration::from_secs(2),
+        ..exact_config()
+    };
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("ab_stubborn", &[], &[]),
+            daemon("ab_polite", &[], &[]),
+        ])
+        .daemon_config("ab_stubborn", stubborn)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    assert!(manager.start_all().await.is_ok());
+    let started = Instant::now();
+    let report = manager.shutdown().await;
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(report.aborted, ["ab_stubborn"]);
+    let status = manager.daemon_status("ab_stubborn").expect("known");
+    assert!(status.aborted && status.state == DaemonState::Stopped);
+    // The instance was dropped, not leaked.
+    assert_eq!(LIVE.lock().expect("live")["ab_stubborn"].0, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_total_shutdown_bound_caps_everything() {
+    script(
+        "tb_stubborn",
+        Script {
+            ignore_cancel: true,
+            ..Script::default()
+        },
+    );
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("tb_stubborn", &[], &[])])
+        .default_daemon_config(exact_config())
+        .daemon_shutdown_bound(Duration::from_secs(3))
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    assert!(manager.start_all().await.is_ok());
+    let started = Instant::now();
+    let report = manager.shutdown().await;
+    // Its own timeout is 10 s; the bound of 3 s wins.
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    assert_eq!(report.aborted, ["tb_stubborn"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_never_overlaps_the_previous_instance() {
+    script(
+        "ov_always",
+        Script {
+            fail_runs: 4,
+            panic_runs: 2,
+            ..Script::default()
+        },
+    );
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("ov_always", &[], &[])])
+        .default_daemon_config(exact_config())
+        .restart_policy("ov_always", RestartPolicy::Always)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    manager.start("ov_always").await.expect("known");
+    manager
+        .wait_for("ov_always", |s| s.state.is_ready())
+        .await
+        .expect("known");
+    manager.restart("ov_always").await.expect("known");
+    assert_eq!(times("ov_always", "start").len(), 6);
+    assert_eq!(
+        LIVE.lock().expect("live")["ov_always"].1,
+        1,
+        "at most one instance at a time"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_health_probe_degrades_then_restarts_the_daemon() {
+    script(
+        "hp_worker",
+        Script {
+            unhealthy_from_run: Some(0),
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("hp_worker", &[], &[])]).start_daemon_manager();
+    let started = Instant::now();
+    manager.start("hp_worker").await.expect("known");
+    let degraded = manager
+        .wait_for("hp_worker", |s| s.state == DaemonState::Degraded)
+        .await
+        .expect("known");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "first check after one interval"
+    );
+    assert_eq!(
+        degraded.last_error.as_deref(),
+        Some("health check: queue depth over limit")
+    );
+    // The third failure in a row, at 3 s, restarts it (on_failure).
+    let status = manager
+        .wait_for("hp_worker", |s| s.restarts_total == 1)
+        .await
+        .expect("known");
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    assert_eq!(status.state, DaemonState::Backoff, "{status:?}");
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("health check failed 3 times in a row: queue depth over limit")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn starting_a_daemon_starts_its_dependencies_or_refuses_when_told() {
+    let specs = vec![
+        daemon("md_base", &[], &[]),
+        daemon("md_user", &["md_base"], &[]),
+    ];
+    let manager = coordination(specs.clone()).start_daemon_manager();
+    let status = manager.start("md_user").await.expect("known");
+    assert_eq!(status.state, DaemonState::Ready);
+    assert_eq!(
+        manager.daemon_status("md_base").expect("known").state,
+        DaemonState::Ready
+    );
+
+    let strict = Coordination::builder()
+        .coordinators([])
+        .daemons(specs)
+        .missing_dependency(MissingDependency::Refuse)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    let err = strict.start("md_user").await.expect_err("dependency down");
+    assert_eq!(
+        err.to_string(),
+        "cannot start daemon 'md_user': its dependency 'md_base' is not running; start 'md_base' \
+         first, or let the manager start dependencies (MissingDependency::StartIt)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn profiles_start_their_members_and_dependencies_only() {
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("pf_router", &[], &[]),
+            daemon("pf_sync", &["pf_router"], &[]),
+            daemon("pf_eval", &[], &[]),
+        ])
+        .profile("sync_only", ["pf_sync"])
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    let report = manager
+        .start_profile("sync_only")
+        .await
+        .expect("known profile");
+    assert_eq!(report.ready, ["pf_router", "pf_sync"]);
+    assert_eq!(
+        manager.daemon_status("pf_eval").expect("known").state,
+        DaemonState::Stopped
+    );
+
+    let err = manager
+        .start_profile("sync-only")
+        .await
+        .expect_err("unknown profile");
+    assert_eq!(
+        err.to_string(),
+        "unknown profile 'sync-only' (did you mean 'sync_only'?); valid names: sync_only"
+    );
+    let err = manager.start("pf_evl").await.expect_err("unknown daemon");
+    assert!(
+        err.to_string()
+            .starts_with("unknown daemon 'pf_evl' (did you mean 'pf_eval'?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_names_in_the_builder_are_errors() {
+    let err = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("ub_router", &[], &[])])
+        .profile("p", ["ub_ruter"])
+        .build()
+        .expect_err("unknown");
+    assert!(
+        err.to_string().contains("did you mean 'ub_router'?"),
+        "{err}"
+    );
+}
+
+static REGISTERED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(DaemonType, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DaemonType {
+    RegRouter,
+    RegSync,
+}
+
+async fn run_registered(ctx: DaemonContext) -> Result<(), BoxError> {
+    REGISTERED_RUNS.fetch_add(1, Ordering::SeqCst);
+    ctx.ready();
+    ctx.cancelled().await;
+    Ok(())
+}
+
+#[daemon(DaemonType::RegRouter, runner = run_registered)]
+pub struct RegRouter;
+
+#[daemon(DaemonType::RegSync, runner = run_registered, depends_on = [DaemonType::RegRouter])]
+pub struct RegSync;
+
+#[tokio::test]
+async fn registered_daemons_are_managed_by_their_type() {
+    let coordination = Coordination::builder()
+        .coordinators([])
+        .enable_daemons([DaemonType::RegSync])
+        .build()
+        .expect("valid");
+    let manager = coordination.start_daemon_manager();
+    assert_eq!(manager.daemon_names(), ["reg_router", "reg_sync"]);
+    let report = manager.start_all().await;
+    assert_eq!(report.ready, ["reg_router", "reg_sync"]);
+    assert_eq!(REGISTERED_RUNS.load(Ordering::SeqCst), 2);
+    let status = manager.stop(DaemonType::RegRouter).await.expect("known");
+    assert_eq!(status.state, DaemonState::Stopped);
+    let sync = manager.daemon_status(DaemonType::RegSync).expect("known");
+    assert_eq!(
+        (sync.state, sync.stopped_because),
+        (DaemonState::Stopped, Some("reg_router"))
+    );
+}
