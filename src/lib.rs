@@ -15,16 +15,17 @@
 //! ```
 
 pub use coord_core::*;
-pub use coord_macros::{DaemonType, coordinator, daemon};
+pub use coord_macros::{DaemonType, Event, coordinator, daemon, subscribe, subscriptions};
 /// The token that cancels a daemon, from tokio-util.
 pub use tokio_util::sync::CancellationToken;
 
 /// What most coord programs need in scope.
 pub mod prelude {
     pub use coord_core::{
-        BoxError, Coordinator, DaemonContext, DaemonKind, InitContext, RestartPolicy,
+        BoxError, Coordination, Coordinator, DaemonContext, DaemonKind, Event, InitContext,
+        RestartPolicy,
     };
-    pub use coord_macros::{DaemonType, coordinator, daemon};
+    pub use coord_macros::{DaemonType, Event, coordinator, daemon, subscribe, subscriptions};
 }
 
 #[doc(hidden)]

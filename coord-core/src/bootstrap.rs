@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::coordinator::{Coordinator, Instances};
 use crate::daemon::{DaemonConfig, RestartPolicy};
 use crate::error::UnknownName;
+use crate::events::{BusConfig, Event, EventBus, subscription_specs};
 use crate::manager::{
     DaemonManager, DaemonManagerNotStarted, DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings,
     MissingDependency,
@@ -241,6 +242,21 @@ pub struct ShutdownReport {
     pub errors: Vec<ShutdownError>,
 }
 
+/// Whether one `#[subscribe]` handler is wired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionStatus {
+    /// `Coordinator::method`.
+    pub handler: &'static str,
+    /// The event type's name.
+    pub event: &'static str,
+    /// The coordinator that handles it.
+    pub coordinator: &'static str,
+    /// Whether events reach it now.
+    pub wired: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
 /// Why `get::<T>()` has no instance to give.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NotInitialized {
@@ -286,6 +302,7 @@ pub struct CoordinationBuilder {
     init_timeouts: Vec<(String, Duration)>,
     shutdown_timeout: Duration,
     daemons: DaemonSettings,
+    bus: BusConfig,
 }
 
 impl Default for CoordinationBuilder {
@@ -297,6 +314,7 @@ impl Default for CoordinationBuilder {
             init_timeouts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             daemons: DaemonSettings::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -336,6 +354,12 @@ impl CoordinationBuilder {
     /// The time each shutdown hook may take (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Settings of the event bus: queue size, handler timeout, retries.
+    pub fn event_bus(mut self, config: BusConfig) -> Self {
+        self.bus = config;
         self
     }
 
@@ -508,6 +532,7 @@ impl CoordinationBuilder {
                 operations: tokio::sync::Mutex::new(()),
                 daemon_plan,
                 manager: OnceLock::new(),
+                bus: EventBus::new(self.bus),
             }),
         })
     }
@@ -554,6 +579,7 @@ struct Inner {
     operations: tokio::sync::Mutex<()>,
     daemon_plan: Arc<DaemonPlan>,
     manager: OnceLock<DaemonManager>,
+    bus: EventBus,
 }
 
 /// A `Coordination` that does not keep it alive (held by its daemon manager).
@@ -611,6 +637,86 @@ impl Coordination {
             .ok_or(DaemonManagerNotStarted)
     }
 
+    /// The event bus coordinators' handlers are wired to.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// Publishes `event` to every subscriber.
+    pub async fn publish<E: Event>(&self, event: E) {
+        self.inner.bus.publish(event).await;
+    }
+
+    /// Subscribes the `#[subscribe]` methods of coordinator `name`'s instance.
+    fn wire(&self, name: &'static str, instance: &crate::registry::AnyCoordinator) {
+        for spec in subscription_specs().filter(|s| s.coordinator == name) {
+            if let Err(error) = spec.wire(&self.inner.bus, Arc::clone(instance)) {
+                tracing::error!(handler = spec.name, %error, "not wired");
+            }
+        }
+    }
+
+    /// Rebuilds the wiring of every `#[subscribe]` handler from the
+    /// coordinators that are ready now; never leaves a duplicate handler.
+    pub fn rewire_event_subscriptions(&self) -> Vec<SubscriptionStatus> {
+        let plan = &self.inner.plan;
+        for &i in &plan.order {
+            let name = plan.specs[i].name;
+            self.inner.bus.unsubscribe_owner(name);
+            if let Some(instance) = self.inner.instances.get_by_name(name) {
+                self.wire(name, &instance);
+            }
+        }
+        self.subscription_status()
+    }
+
+    /// Every `#[subscribe]` handler linked in, and whether it is wired (or why not).
+    pub fn subscription_status(&self) -> Vec<SubscriptionStatus> {
+        let plan = &self.inner.plan;
+        let records = self.records();
+        let wired = self.inner.bus.subscriptions();
+        let mut all: Vec<SubscriptionStatus> = subscription_specs()
+            .map(|spec| {
+                let not_wired = match plan.position.get(spec.coordinator) {
+                    None => Some(format!("coordinator '{}' is not enabled", spec.coordinator)),
+                    Some(&i) => match (&records[i].state, &records[i].error) {
+                        (CoordinatorState::Ready, _) => None,
+                        (_, Some(error)) => Some(error.to_string()),
+                        (state, None) => {
+                            Some(format!("coordinator '{}' is {state}", spec.coordinator))
+                        }
+                    },
+                };
+                let event = spec.event();
+                let on_bus = wired
+                    .get(event)
+                    .is_some_and(|handlers| handlers.iter().any(|h| h == spec.name));
+                SubscriptionStatus {
+                    handler: spec.name,
+                    event,
+                    coordinator: spec.coordinator,
+                    wired: not_wired.is_none() && on_bus,
+                    reason: not_wired
+                        .or_else(|| (!on_bus).then(|| "not subscribed on the bus".to_owned())),
+                }
+            })
+            .collect();
+        all.sort_by_key(|s| s.handler);
+        all
+    }
+
+    fn log_wiring(&self) {
+        for status in self.subscription_status() {
+            match &status.reason {
+                None => tracing::debug!(handler = status.handler, event = status.event, "wired"),
+                Some(reason) => {
+                    tracing::warn!(handler = status.handler, event = status.event, %reason, "not wired")
+                }
+            }
+        }
+        self.inner.bus.log_wiring_report();
+    }
+
     /// The initialised coordinators, for daemons and handlers to reach.
     pub fn instances(&self) -> &Arc<Instances> {
         &self.inner.instances
@@ -647,6 +753,7 @@ impl Coordination {
         }
         let started = Instant::now();
         self.run(&pending).await;
+        self.log_wiring();
         let status = self.bootstrap_status();
         if status.errors.is_empty() {
             tracing::info!(
@@ -786,6 +893,8 @@ impl Coordination {
         for &i in targets.iter().rev() {
             let spec = plan.specs[i];
             let was_ready = self.records()[i].state == CoordinatorState::Ready;
+            // Its handlers go first: no event reaches a coordinator being shut down.
+            self.inner.bus.unsubscribe_owner(spec.name);
             let instance = self.inner.instances.remove(spec.name);
             self.records()[i] = Record {
                 state: after,
@@ -950,6 +1059,8 @@ impl Coordination {
         let spec = plan.specs[i];
         match result {
             Ok(instance) => {
+                // Wired before dependents start, so their initialisers' events reach it.
+                self.wire(spec.name, &instance);
                 self.inner
                     .instances
                     .insert(spec.name, spec.instance_type(), instance);

@@ -196,6 +196,16 @@ impl DaemonContext {
         }
     }
 
+    /// Publishes `event` with this daemon as its source.
+    pub async fn publish<E: crate::events::Event>(&self, event: E) {
+        if let Some(coordination) = &self.inner.coordination {
+            coordination
+                .events()
+                .publish_from(self.inner.name, event)
+                .await;
+        }
+    }
+
     /// The coordination this daemon runs under, if any.
     pub fn coordination(&self) -> Option<&Coordination> {
         self.inner.coordination.as_ref()

@@ -7,6 +7,7 @@ mod bootstrap;
 mod coordinator;
 mod daemon;
 mod error;
+mod events;
 mod location;
 mod manager;
 mod order;
@@ -18,7 +19,7 @@ mod static_check;
 pub use bootstrap::{
     BootstrapReport, BootstrapStatus, BuildError, Coordination, CoordinationBuilder,
     CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, InitError,
-    NotInitialized, SharedError, ShutdownError, ShutdownReport,
+    NotInitialized, SharedError, ShutdownError, ShutdownReport, SubscriptionStatus,
 };
 pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
 pub use daemon::{
@@ -26,6 +27,11 @@ pub use daemon::{
     RestartPolicy,
 };
 pub use error::{BoxError, UnknownName};
+pub use events::{
+    BusConfig, DeadLetter, DeadLetterState, Envelope, Event, EventBus, EventCounts, EventId,
+    EventMeta, Handler, HandlerResult, SubscribeError, SubscribingCoordinator, SubscriptionSpec,
+    subscription_specs,
+};
 pub use location::Location;
 pub use manager::{
     DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
@@ -43,6 +49,7 @@ pub use run::{RunReport, shutdown_signal};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::coordinator::CoordinatorNode;
+    pub use crate::events::{BindingRequest, wire_method};
     pub use crate::static_check::{
         CoordNode, DaemonEntry, NodeRef, Verdict, check_coordinator_cycles, check_daemon_kind,
         node_id,

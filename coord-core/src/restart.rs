@@ -109,22 +109,37 @@ impl RestartTracker {
     }
 
     fn delay(&mut self, attempt: u32) -> Duration {
-        let base = self.config.initial_backoff.as_secs_f64()
-            * self.config.multiplier.powi(attempt.min(64) as i32);
-        let capped = base.min(self.config.max_backoff.as_secs_f64());
-        let spread = self.config.jitter.clamp(0.0, 1.0);
-        // A uniform factor in [1 - spread, 1 + spread]; the cap applies before
-        // jitter so capped delays still spread out instead of restarting in lockstep.
-        let unit = self.next_random() as f64 / u64::MAX as f64;
-        Duration::from_secs_f64(capped * (1.0 - spread + 2.0 * spread * unit))
+        backoff_delay(
+            self.config.initial_backoff,
+            self.config.multiplier,
+            self.config.max_backoff,
+            self.config.jitter,
+            attempt,
+            &mut self.seed,
+        )
     }
+}
 
-    fn next_random(&mut self) -> u64 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed
-    }
+/// `initial x multiplier^attempt`, capped at `max`, spread by +-`jitter`.
+///
+/// The cap applies before jitter, so capped delays still spread out instead of
+/// retrying in lockstep. `seed` is a xorshift state (never 0) advanced per call.
+pub(crate) fn backoff_delay(
+    initial: Duration,
+    multiplier: f64,
+    max: Duration,
+    jitter: f64,
+    attempt: u32,
+    seed: &mut u64,
+) -> Duration {
+    let base = initial.as_secs_f64() * multiplier.powi(attempt.min(64) as i32);
+    let capped = base.min(max.as_secs_f64());
+    let spread = jitter.clamp(0.0, 1.0);
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    let unit = *seed as f64 / u64::MAX as f64;
+    Duration::from_secs_f64(capped * (1.0 - spread + 2.0 * spread * unit))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod coordinator;
 pub mod daemon;
 pub mod daemon_type;
+pub mod event;
 
 use quote::format_ident;
 use syn::Ident;

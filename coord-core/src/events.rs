@@ -1,0 +1,983 @@
+//! Typed events: publish to every subscriber of a type, each in its own queue.
+//!
+//! Every subscriber has a bounded queue and one worker task, so handlers of
+//! one subscriber see events in the order one publisher sent them, a slow or
+//! failing handler never holds up another, and memory stays bounded: when a
+//! queue is full, `publish` waits for room (backpressure) and `try_publish`
+//! hands the event to the dead-letter queue instead of waiting. Each handler
+//! runs with a timeout; an error, panic or timeout is recorded and the event
+//! goes to the dead-letter queue for bounded retries.
+
+use std::any::{Any, TypeId};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+use crate::daemon::BoxFuture;
+use crate::error::BoxError;
+use crate::restart::backoff_delay;
+
+/// A typed event; use `#[derive(Event)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event",
+    label = "not an `Event`",
+    note = "derive it: #[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)] on `{Self}`"
+)]
+pub trait Event: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The stable name, e.g. `training_completed`.
+    const NAME: &'static str;
+}
+
+/// An event's identity.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+pub struct EventId(pub u64);
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "evt-{}", self.0)
+    }
+}
+
+/// What travels with every delivered event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EventMeta {
+    /// This event's id.
+    pub id: EventId,
+    /// The event type's stable name.
+    pub name: Cow<'static, str>,
+    /// When it was published.
+    pub timestamp: SystemTime,
+    /// The daemon or coordinator that published it, or `external`.
+    pub source: Cow<'static, str>,
+    /// The id of the event that started the chain this one belongs to.
+    pub correlation_id: EventId,
+}
+
+tokio::task_local! {
+    /// The event being handled (and the handler's owner), while a handler runs.
+    static HANDLING: (EventMeta, &'static str);
+}
+
+impl EventMeta {
+    /// The metadata of the event the current handler is handling.
+    pub fn current() -> Option<EventMeta> {
+        HANDLING.try_with(|(meta, _)| meta.clone()).ok()
+    }
+}
+
+/// An event and its metadata, shared by every subscriber it is delivered to.
+#[derive(Debug)]
+pub struct Envelope<E> {
+    /// Id, time, source, correlation.
+    pub meta: EventMeta,
+    /// The event.
+    pub event: E,
+}
+
+/// A subscriber's handler: called once per delivered event.
+pub type Handler<E> =
+    Arc<dyn Fn(Arc<Envelope<E>>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+
+/// Settings of an event bus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusConfig {
+    /// Events a subscriber's queue holds before publishers wait.
+    pub queue_capacity: usize,
+    /// Time one handler call may take.
+    pub handler_timeout: Duration,
+    /// Deliveries of one event to one handler before it is dead (first try included).
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles per retry.
+    pub retry_initial: Duration,
+    /// Longest delay between retries.
+    pub retry_max: Duration,
+    /// Random spread of retry delays (0.1 = +-10%).
+    pub retry_jitter: f64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 1024,
+            handler_timeout: Duration::from_secs(60),
+            max_attempts: 5,
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            retry_jitter: 0.1,
+        }
+    }
+}
+
+/// Where a dead letter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum DeadLetterState {
+    /// Waiting for its next retry.
+    Retrying,
+    /// Out of retries: kept, visible and replayable by hand, never redelivered by itself.
+    Dead,
+}
+
+/// A delivery that failed, as shown to people and stores.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    /// The entry's id in the queue.
+    pub id: u64,
+    /// The handler that failed, e.g. `DataPipelineOrchestrator::on_training_completed`.
+    pub handler: String,
+    /// The event's metadata.
+    pub meta: EventMeta,
+    /// The event as JSON.
+    pub payload: String,
+    /// Deliveries so far.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub last_error: String,
+    /// Retrying or dead.
+    pub state: DeadLetterState,
+    /// When the next retry is due, while retrying.
+    pub next_attempt_at: Option<SystemTime>,
+}
+
+type Retry = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+struct DeadEntry {
+    letter: DeadLetter,
+    due: Option<Instant>,
+    retry: Retry,
+}
+
+/// Counts of one event type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventCounts {
+    /// Events published.
+    pub published: u64,
+    /// Events published while nothing subscribed.
+    pub orphaned: u64,
+    /// Handler calls that succeeded.
+    pub delivered: u64,
+    /// Handler calls that failed, panicked or timed out.
+    pub failed: u64,
+}
+
+/// Why a handler could not be attached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    /// Another handler of this event type already has this name.
+    #[error(
+        "a handler named '{name}' already subscribes to '{event}'; names must be unique per event type"
+    )]
+    DuplicateName {
+        /// The handler's name.
+        name: String,
+        /// The event type.
+        event: &'static str,
+    },
+}
+
+struct Subscriber<E> {
+    name: Arc<str>,
+    owner: Option<&'static str>,
+    queue: mpsc::Sender<Arc<Envelope<E>>>,
+    worker: tokio::task::AbortHandle,
+}
+
+impl<E> Clone for Subscriber<E> {
+    fn clone(&self) -> Self {
+        Self {
+            name: Arc::clone(&self.name),
+            owner: self.owner,
+            queue: self.queue.clone(),
+            worker: self.worker.clone(),
+        }
+    }
+}
+
+/// The subscribers of one event type.
+struct Topic<E> {
+    subscribers: Vec<Subscriber<E>>,
+}
+
+struct TopicEntry {
+    name: &'static str,
+    /// `Arc<Topic<E>>`, replaced whole when subscribers change, so a publish
+    /// clones one Arc and never holds a lock while it sends.
+    topic: Box<dyn Any + Send + Sync>,
+    handlers: Vec<(Arc<str>, Option<&'static str>)>,
+    counts: Arc<Counters>,
+    /// `remove_owner::<E>` for this entry's `E`.
+    remove_owner: fn(&mut Box<dyn Any + Send + Sync>, &str),
+}
+
+impl TopicEntry {
+    fn new<E: Event>() -> Self {
+        Self {
+            name: E::NAME,
+            topic: Box::new(Arc::new(Topic::<E> {
+                subscribers: Vec::new(),
+            })),
+            handlers: Vec::new(),
+            counts: Arc::default(),
+            remove_owner: remove_owner::<E>,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    published: AtomicU64,
+    orphaned: AtomicU64,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+}
+
+struct BusInner {
+    config: BusConfig,
+    topics: RwLock<HashMap<TypeId, TopicEntry>>,
+    next_event: AtomicU64,
+    dead: Mutex<BTreeMap<u64, DeadEntry>>,
+    next_dead: AtomicU64,
+    /// Shared with the retry task, which must not keep the bus alive.
+    dead_changed: Arc<Notify>,
+    retry_seed: Mutex<u64>,
+    /// Entries in `dead`, so workers skip its lock while it is empty.
+    dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    retry_task_started: std::sync::atomic::AtomicBool,
+}
+
+/// Delivers typed events to their subscribers.
+#[derive(Clone)]
+pub struct EventBus {
+    inner: Arc<BusInner>,
+}
+
+impl fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventBus")
+            .field("subscriptions", &self.subscriptions())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(BusConfig::default())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Guarded values are replaced in whole assignments, never left half-written.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl EventBus {
+    /// A bus with these settings. Its retry task starts on first use.
+    pub fn new(config: BusConfig) -> Self {
+        Self {
+            inner: Arc::new(BusInner {
+                config,
+                topics: RwLock::new(HashMap::new()),
+                next_event: AtomicU64::new(1),
+                dead: Mutex::new(BTreeMap::new()),
+                next_dead: AtomicU64::new(1),
+                dead_changed: Arc::new(Notify::new()),
+                retry_seed: Mutex::new(0x9e37_79b9_7f4a_7c15),
+                dead_count: Arc::default(),
+                retry_task_started: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The bus's settings.
+    pub fn config(&self) -> &BusConfig {
+        &self.inner.config
+    }
+
+    /// Subscribes a closure under `name`; it runs in its own worker task.
+    pub fn subscribe<E, F, Fut>(
+        &self,
+        name: impl Into<Arc<str>>,
+        handler: F,
+    ) -> Result<(), SubscribeError>
+    where
+        E: Event,
+        F: Fn(E) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let handler: Handler<E> =
+            Arc::new(move |envelope: Arc<Envelope<E>>| Box::pin(handler(envelope.event.clone())));
+        self.subscribe_handler(name.into(), None, handler)
+    }
+
+    /// Subscribes an erased handler owned by `owner` (a coordinator), replacing
+    /// one of the same name and owner: rewiring never duplicates a handler.
+    pub fn subscribe_handler<E: Event>(
+        &self,
+        name: Arc<str>,
+        owner: Option<&'static str>,
+        handler: Handler<E>,
+    ) -> Result<(), SubscribeError> {
+        let mut topics = self.inner.topics.write().unwrap_or_else(|p| p.into_inner());
+        let entry = topics
+            .entry(TypeId::of::<E>())
+            .or_insert_with(TopicEntry::new::<E>);
+        let current = downcast_topic::<E>(&entry.topic);
+        let mut subscribers: Vec<Subscriber<E>> = Vec::with_capacity(current.subscribers.len() + 1);
+        for s in &current.subscribers {
+            if *s.name == *name {
+                if s.owner != owner || owner.is_none() {
+                    return Err(SubscribeError::DuplicateName {
+                        name: name.to_string(),
+                        event: E::NAME,
+                    });
+                }
+                // Same handler of the same coordinator: replaced below.
+                s.worker.abort();
+                continue;
+            }
+            subscribers.push(s.clone());
+        }
+        let (queue, receiver) = mpsc::channel(self.inner.config.queue_capacity.max(1));
+        let worker = tokio::spawn(run_worker(
+            receiver,
+            handler,
+            Worker {
+                name: Arc::clone(&name),
+                owner: owner.unwrap_or("external"),
+                counts: Arc::clone(&entry.counts),
+                dead_count: Arc::clone(&self.inner.dead_count),
+                timeout: self.inner.config.handler_timeout,
+                bus: Arc::downgrade(&self.inner),
+            },
+        ))
+        .abort_handle();
+        subscribers.push(Subscriber {
+            name: Arc::clone(&name),
+            owner,
+            queue,
+            worker,
+        });
+        entry.handlers.retain(|(n, _)| **n != *name);
+        entry.handlers.push((name, owner));
+        entry.topic = Box::new(Arc::new(Topic { subscribers }));
+        Ok(())
+    }
+
+    /// Removes every handler owned by `owner`.
+    pub fn unsubscribe_owner(&self, owner: &str) {
+        let mut topics = self.inner.topics.write().unwrap_or_else(|p| p.into_inner());
+        for entry in topics.values_mut() {
+            if entry.handlers.iter().any(|(_, o)| *o == Some(owner)) {
+                entry.handlers.retain(|(_, o)| *o != Some(owner));
+                (entry.remove_owner)(&mut entry.topic, owner);
+            }
+        }
+    }
+
+    /// Publishes `event` from `source` to every subscriber, waiting for queue room.
+    ///
+    /// Inside a handler, the new event inherits the handled event's correlation
+    /// id and its source is the handler's owner.
+    pub async fn publish<E: Event>(&self, event: E) {
+        let Some((topic, envelope, counts)) = self.prepare(event, None) else {
+            return;
+        };
+        for subscriber in &topic.subscribers {
+            // A closed queue means the subscriber was removed meanwhile: skip it.
+            let _ = subscriber.queue.send(Arc::clone(&envelope)).await;
+        }
+        counts.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Publishes `event` naming `source` (a daemon or coordinator) as its sender.
+    pub async fn publish_from<E: Event>(&self, source: &'static str, event: E) {
+        let Some((topic, envelope, counts)) = self.prepare(event, Some(source)) else {
+            return;
+        };
+        for subscriber in &topic.subscribers {
+            let _ = subscriber.queue.send(Arc::clone(&envelope)).await;
+        }
+        counts.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Publishes without waiting: a full queue sends the event to the
+    /// dead-letter queue for that subscriber instead.
+    pub fn try_publish<E: Event>(&self, event: E) {
+        let Some((topic, envelope, counts)) = self.prepare(event, None) else {
+            return;
+        };
+        for subscriber in &topic.subscribers {
+            if let Err(mpsc::error::TrySendError::Full(envelope)) =
+                subscriber.queue.try_send(Arc::clone(&envelope))
+            {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                let retry = self.retry_for(&topic, &subscriber.name, envelope.clone());
+                self.dead_letter(&subscriber.name, &envelope, "queue full".to_owned(), retry);
+            }
+        }
+        counts.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn retry_for<E: Event>(
+        &self,
+        topic: &Arc<Topic<E>>,
+        name: &Arc<str>,
+        envelope: Arc<Envelope<E>>,
+    ) -> Retry {
+        let queue = topic
+            .subscribers
+            .iter()
+            .find(|s| s.name == *name)
+            .map(|s| s.queue.clone());
+        Arc::new(move || {
+            let queue = queue.clone();
+            let envelope = Arc::clone(&envelope);
+            Box::pin(async move {
+                match queue {
+                    Some(queue) => queue
+                        .send(envelope)
+                        .await
+                        .map_err(|_| "subscriber is gone".to_owned()),
+                    None => Err("subscriber is gone".to_owned()),
+                }
+            })
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prepare<E: Event>(
+        &self,
+        event: E,
+        source: Option<&'static str>,
+    ) -> Option<(Arc<Topic<E>>, Arc<Envelope<E>>, Arc<Counters>)> {
+        let (topic, counts) = {
+            let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
+            match topics.get(&TypeId::of::<E>()) {
+                Some(entry) => (
+                    Arc::clone(downcast_topic::<E>(&entry.topic)),
+                    Arc::clone(&entry.counts),
+                ),
+                None => {
+                    drop(topics);
+                    self.count_orphan::<E>();
+                    return None;
+                }
+            }
+        };
+        if topic.subscribers.is_empty() {
+            counts.published.fetch_add(1, Ordering::Relaxed);
+            counts.orphaned.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
+        let (correlation_id, inherited_source) = HANDLING
+            .try_with(|(meta, owner)| (meta.correlation_id, *owner))
+            .unwrap_or((id, "external"));
+        let meta = EventMeta {
+            id,
+            name: Cow::Borrowed(E::NAME),
+            timestamp: SystemTime::now(),
+            source: Cow::Borrowed(source.unwrap_or(inherited_source)),
+            correlation_id,
+        };
+        Some((topic, Arc::new(Envelope { meta, event }), counts))
+    }
+
+    fn count_orphan<E: Event>(&self) {
+        let mut topics = self.inner.topics.write().unwrap_or_else(|p| p.into_inner());
+        let entry = topics
+            .entry(TypeId::of::<E>())
+            .or_insert_with(TopicEntry::new::<E>);
+        entry.counts.published.fetch_add(1, Ordering::Relaxed);
+        entry.counts.orphaned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Event type name -> handler names, sorted.
+    pub fn subscriptions(&self) -> BTreeMap<&'static str, Vec<String>> {
+        let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
+        topics
+            .values()
+            .filter(|e| !e.handlers.is_empty())
+            .map(|e| {
+                (
+                    e.name,
+                    e.handlers.iter().map(|(n, _)| n.to_string()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Event types published at least once while nothing subscribed.
+    pub fn orphaned_events(&self) -> Vec<&'static str> {
+        self.counts()
+            .into_iter()
+            .filter(|(_, c)| c.orphaned > 0)
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Event types with subscribers that nothing has published so far.
+    pub fn unused_subscriptions(&self) -> Vec<&'static str> {
+        let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
+        let mut unused: Vec<&'static str> = topics
+            .values()
+            .filter(|e| !e.handlers.is_empty() && e.counts.published.load(Ordering::Relaxed) == 0)
+            .map(|e| e.name)
+            .collect();
+        unused.sort_unstable();
+        unused
+    }
+
+    /// Counts per event type name.
+    pub fn counts(&self) -> BTreeMap<&'static str, EventCounts> {
+        let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
+        topics
+            .values()
+            .map(|e| {
+                (
+                    e.name,
+                    EventCounts {
+                        published: e.counts.published.load(Ordering::Relaxed),
+                        orphaned: e.counts.orphaned.load(Ordering::Relaxed),
+                        delivered: e.counts.delivered.load(Ordering::Relaxed),
+                        failed: e.counts.failed.load(Ordering::Relaxed),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Logs the subscription table, orphaned events and unused subscriptions.
+    pub fn log_wiring_report(&self) {
+        for (event, handlers) in self.subscriptions() {
+            tracing::info!(event, handlers = ?handlers, "subscription");
+        }
+        let orphaned = self.orphaned_events();
+        if !orphaned.is_empty() {
+            tracing::warn!(events = ?orphaned, "events published with no subscriber");
+        }
+        let unused = self.unused_subscriptions();
+        if !unused.is_empty() {
+            tracing::info!(events = ?unused, "subscribed events not published so far");
+        }
+    }
+
+    /// Every dead letter, retrying and dead, oldest first.
+    pub fn dead_letters(&self) -> Vec<DeadLetter> {
+        lock(&self.inner.dead)
+            .values()
+            .map(|e| e.letter.clone())
+            .collect()
+    }
+
+    /// Delivers a dead letter once more now; on success it leaves the queue.
+    pub async fn replay_dead_letter(&self, id: u64) -> Result<(), String> {
+        let retry = lock(&self.inner.dead)
+            .get(&id)
+            .map(|e| Arc::clone(&e.retry))
+            .ok_or_else(|| format!("no dead letter with id {id}"))?;
+        // Enqueued again: the worker's own outcome decides whether it returns.
+        if lock(&self.inner.dead).remove(&id).is_some() {
+            self.inner.dead_count.fetch_sub(1, Ordering::Relaxed);
+        }
+        retry().await
+    }
+
+    /// Removes dead letters in state `dead`; returns how many.
+    pub fn purge_dead_letters(&self) -> usize {
+        let mut dead = lock(&self.inner.dead);
+        let before = dead.len();
+        dead.retain(|_, e| e.letter.state != DeadLetterState::Dead);
+        let purged = before - dead.len();
+        self.inner.dead_count.fetch_sub(purged, Ordering::Relaxed);
+        purged
+    }
+
+    /// Records a failed delivery; schedules its retry or marks it dead.
+    fn dead_letter<E: Event>(
+        &self,
+        handler: &str,
+        envelope: &Envelope<E>,
+        error: String,
+        retry: Retry,
+    ) {
+        let config = &self.inner.config;
+        let payload = serde_json::to_string(&envelope.event)
+            .unwrap_or_else(|e| format!("(not serializable: {e})"));
+        let mut dead = lock(&self.inner.dead);
+        // The same event and handler failing again updates its entry.
+        let existing = dead
+            .iter()
+            .find(|(_, e)| e.letter.meta.id == envelope.meta.id && e.letter.handler == handler)
+            .map(|(id, _)| *id);
+        let (id, attempts) = match existing {
+            Some(id) => (id, dead[&id].letter.attempts + 1),
+            None => (self.inner.next_dead.fetch_add(1, Ordering::Relaxed), 1),
+        };
+        let (state, due) = if attempts >= config.max_attempts {
+            tracing::error!(handler, event = %envelope.meta.id, attempts, %error, "dead letter: out of retries");
+            (DeadLetterState::Dead, None)
+        } else {
+            let mut seed = lock(&self.inner.retry_seed);
+            let delay = backoff_delay(
+                config.retry_initial,
+                2.0,
+                config.retry_max,
+                config.retry_jitter,
+                attempts - 1,
+                &mut seed,
+            );
+            tracing::warn!(handler, event = %envelope.meta.id, attempts, %error, ?delay, "delivery failed; will retry");
+            (DeadLetterState::Retrying, Some(Instant::now() + delay))
+        };
+        if existing.is_none() {
+            self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
+        }
+        dead.insert(
+            id,
+            DeadEntry {
+                letter: DeadLetter {
+                    id,
+                    handler: handler.to_owned(),
+                    meta: envelope.meta.clone(),
+                    payload,
+                    attempts,
+                    last_error: error,
+                    state,
+                    next_attempt_at: due
+                        .map(|d| SystemTime::now() + d.duration_since(Instant::now())),
+                },
+                due,
+                retry,
+            },
+        );
+        drop(dead);
+        self.ensure_retry_task();
+        self.inner.dead_changed.notify_one();
+    }
+
+    fn delivered(&self, handler: &str, id: EventId) {
+        let mut dead = lock(&self.inner.dead);
+        let before = dead.len();
+        dead.retain(|_, e| !(e.letter.meta.id == id && e.letter.handler == handler));
+        self.inner
+            .dead_count
+            .fetch_sub(before - dead.len(), Ordering::Relaxed);
+    }
+
+    fn ensure_retry_task(&self) {
+        if !self.inner.retry_task_started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(retry_loop(Arc::downgrade(&self.inner)));
+        }
+    }
+}
+
+/// Redelivers dead letters when due, until the bus is dropped.
+async fn retry_loop(bus: Weak<BusInner>) {
+    loop {
+        let Some(inner) = bus.upgrade() else { return };
+        let changed = Arc::clone(&inner.dead_changed);
+        let notified = changed.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        let due: Vec<Retry> = {
+            let now = Instant::now();
+            let mut dead = lock(&inner.dead);
+            dead.values_mut()
+                .filter(|e| e.due.is_some_and(|d| d <= now))
+                .map(|e| {
+                    e.due = None;
+                    Arc::clone(&e.retry)
+                })
+                .collect()
+        };
+        drop(inner);
+        for retry in due {
+            // The worker reports the outcome of the redelivery itself.
+            let _ = retry().await;
+        }
+        let next = match bus.upgrade() {
+            Some(inner) => lock(&inner.dead).values().filter_map(|e| e.due).min(),
+            None => return,
+        };
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = notified => {}
+                }
+            }
+            None => notified.await,
+        }
+    }
+}
+
+impl Drop for BusInner {
+    fn drop(&mut self) {
+        // Wake the retry task so it sees the bus is gone and ends.
+        self.dead_changed.notify_one();
+    }
+}
+
+// Takes the Box itself: a `&Box<dyn Any>` passed where `&dyn Any` is expected
+// coerces the Box into the trait object, and every downcast would then fail.
+#[allow(clippy::borrowed_box)]
+fn downcast_topic<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> &Arc<Topic<E>> {
+    match (**topic).downcast_ref::<Arc<Topic<E>>>() {
+        Some(topic) => topic,
+        // Entries are keyed by TypeId::of::<E>() and only ever hold Arc<Topic<E>>.
+        None => unreachable!("event topic stored under another type's id"),
+    }
+}
+
+/// Removes the subscribers owned by `owner` from a topic of event type `E`.
+fn remove_owner<E: Event>(topic: &mut Box<dyn Any + Send + Sync>, owner: &str) {
+    let current = downcast_topic::<E>(topic);
+    let mut kept = Vec::with_capacity(current.subscribers.len());
+    for subscriber in &current.subscribers {
+        if subscriber.owner == Some(owner) {
+            subscriber.worker.abort();
+        } else {
+            kept.push(subscriber.clone());
+        }
+    }
+    *topic = Box::new(Arc::new(Topic { subscribers: kept }));
+}
+
+/// What a subscriber's worker needs besides its queue and handler.
+struct Worker {
+    name: Arc<str>,
+    owner: &'static str,
+    counts: Arc<Counters>,
+    dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    timeout: Duration,
+    bus: Weak<BusInner>,
+}
+
+/// One subscriber's worker: delivers its queue in order, one event at a time.
+async fn run_worker<E: Event>(
+    mut queue: mpsc::Receiver<Arc<Envelope<E>>>,
+    handler: Handler<E>,
+    worker: Worker,
+) {
+    let Worker {
+        name,
+        owner,
+        counts,
+        dead_count,
+        timeout,
+        bus,
+    } = worker;
+    while let Some(envelope) = queue.recv().await {
+        let call = HANDLING.scope(
+            (envelope.meta.clone(), owner),
+            handler(Arc::clone(&envelope)),
+        );
+        match run_handler(call, timeout).await {
+            Ok(()) => {
+                counts.delivered.fetch_add(1, Ordering::Relaxed);
+                // Only a redelivery can have an entry to clear; skip the lock while none exist.
+                if dead_count.load(Ordering::Relaxed) > 0
+                    && let Some(inner) = bus.upgrade()
+                {
+                    EventBus { inner }.delivered(&name, envelope.meta.id);
+                }
+            }
+            Err(error) => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                let Some(inner) = bus.upgrade() else { return };
+                let bus = EventBus { inner };
+                let topic = {
+                    let topics = bus.inner.topics.read().unwrap_or_else(|p| p.into_inner());
+                    topics
+                        .get(&TypeId::of::<E>())
+                        .map(|entry| Arc::clone(downcast_topic::<E>(&entry.topic)))
+                };
+                let retry: Retry = match topic {
+                    Some(topic) => bus.retry_for(&topic, &name, Arc::clone(&envelope)),
+                    None => Arc::new(|| Box::pin(async { Err("subscriber is gone".to_owned()) })),
+                };
+                bus.dead_letter(&name, &envelope, error, retry);
+            }
+        }
+    }
+}
+
+/// Runs one handler call: polled once inline (most finish without waiting,
+/// and those never arm a timer), then under the timeout; a panic is an error.
+async fn run_handler<F>(call: F, timeout: Duration) -> Result<(), String>
+where
+    F: Future<Output = Result<(), BoxError>>,
+{
+    let mut call = std::pin::pin!(CatchPanic(call));
+    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(result) => result,
+        Poll::Pending => match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("handler timed out after {timeout:?}")),
+        },
+    }
+}
+
+/// A future whose panic becomes an error.
+struct CatchPanic<F>(F);
+
+impl<F: Future<Output = Result<(), BoxError>>> Future for CatchPanic<F> {
+    type Output = Result<(), String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: the inner future is never moved out of this pinned wrapper.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(|e| e.to_string())),
+            Err(payload) => Poll::Ready(Err(format!(
+                "handler panicked: {}",
+                panic_text(payload.as_ref())
+            ))),
+        }
+    }
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not a string)".to_owned()
+    }
+}
+
+/// What a [`SubscriptionSpec`]'s binding is asked to do.
+#[doc(hidden)]
+pub enum BindingRequest<'a> {
+    /// Name the event type.
+    Describe,
+    /// Subscribe the method of this instance.
+    Wire(&'a EventBus, crate::registry::AnyCoordinator),
+}
+
+/// One `#[subscribe]` method, registered by `#[subscriptions]`.
+pub struct SubscriptionSpec {
+    /// `Coordinator::method`, e.g. `DataPipelineOrchestrator::on_training_completed`.
+    pub name: &'static str,
+    /// The coordinator whose instance handles the events.
+    pub coordinator: &'static str,
+    /// Where the method was declared.
+    pub location: crate::location::Location,
+    /// One generic function both names the event and wires the method, so a
+    /// mistake in the method's types is reported once, not once per use.
+    #[doc(hidden)]
+    pub binding: fn(BindingRequest<'_>) -> Result<&'static str, SubscribeError>,
+}
+
+impl SubscriptionSpec {
+    /// The event type's stable name.
+    pub fn event(&self) -> &'static str {
+        match (self.binding)(BindingRequest::Describe) {
+            Ok(name) => name,
+            // Describe never subscribes, so it cannot fail.
+            Err(_) => "(unknown)",
+        }
+    }
+
+    /// Subscribes the method of an initialised instance.
+    pub fn wire(
+        &self,
+        bus: &EventBus,
+        instance: crate::registry::AnyCoordinator,
+    ) -> Result<(), SubscribeError> {
+        (self.binding)(BindingRequest::Wire(bus, instance)).map(|_| ())
+    }
+}
+
+impl fmt::Debug for SubscriptionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriptionSpec")
+            .field("name", &self.name)
+            .field("coordinator", &self.coordinator)
+            .field("event", &self.event())
+            .finish_non_exhaustive()
+    }
+}
+
+inventory::collect!(SubscriptionSpec);
+
+/// Every `#[subscribe]` method linked into the program.
+pub fn subscription_specs() -> impl Iterator<Item = &'static SubscriptionSpec> {
+    inventory::iter::<SubscriptionSpec>()
+}
+
+/// Implemented for coordinators: what `#[subscriptions]` requires of its type.
+#[diagnostic::on_unimplemented(
+    message = "`#[subscriptions]` is on `{Self}`, which is not a coordinator",
+    label = "not a `#[coordinator]` type",
+    note = "handlers run on an initialised coordinator instance: mark `{Self}` with `#[coordinator]` and implement `Coordinator`, or subscribe a closure at run time with `bus.subscribe::<E>(name, f)`"
+)]
+pub trait SubscribingCoordinator:
+    crate::coordinator::Coordinator + crate::coordinator::CoordinatorNode
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::coordinator::Coordinator + crate::coordinator::CoordinatorNode>
+    SubscribingCoordinator for T
+{
+}
+
+/// What a `#[subscribe]` method returns: `Result<(), E>` with `E: Into<BoxError>`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[subscribe]` handler must return `Result<(), E>`, not `{Self}`",
+    label = "expected `Result<(), E>` where `E: Into<BoxError>`",
+    note = "the expected signature is `async fn on_event(&self, event: &MyEvent) -> Result<(), BoxError>`"
+)]
+pub trait HandlerResult {
+    /// The result as the bus records it.
+    fn into_result(self) -> Result<(), BoxError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<BoxError>> HandlerResult for Result<(), E> {
+    fn into_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A `#[subscribe]` method of coordinator `C` for events `E`, erased to a fn pointer.
+#[doc(hidden)]
+pub type MethodCall<C, E> =
+    fn(Arc<C>, Arc<Envelope<E>>) -> BoxFuture<'static, Result<(), BoxError>>;
+
+/// Names the event of, or subscribes, method `call` of coordinator `C`.
+#[doc(hidden)]
+pub fn wire_method<C: SubscribingCoordinator, E: Event>(
+    request: BindingRequest<'_>,
+    name: &'static str,
+    call: MethodCall<C, E>,
+) -> Result<&'static str, SubscribeError> {
+    let BindingRequest::Wire(bus, instance) = request else {
+        return Ok(E::NAME);
+    };
+    let Ok(instance) = instance.downcast::<C>() else {
+        // Bootstrap passes each coordinator's own instance; a mismatch is a coord bug.
+        unreachable!("subscription {name} was given another coordinator's instance");
+    };
+    let handler: Handler<E> = Arc::new(move |envelope| call(Arc::clone(&instance), envelope));
+    bus.subscribe_handler(Arc::from(name), Some(C::NAME), handler)?;
+    Ok(E::NAME)
+}
