@@ -160,6 +160,42 @@ struct DeadEntry {
     retry: Retry,
 }
 
+/// Hashing for `TypeId` keys: a `TypeId` is already a hash, so the default
+/// SipHash only adds time to every publish.
+#[derive(Default, Clone, Copy)]
+struct TypeIdHash;
+
+impl std::hash::BuildHasher for TypeIdHash {
+    type Hasher = TypeIdHasher;
+
+    fn build_hasher(&self) -> TypeIdHasher {
+        TypeIdHasher(0)
+    }
+}
+
+struct TypeIdHasher(u64);
+
+impl std::hash::Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // TypeId hashes itself as integer writes; keep this general anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
 /// Counts of one event type.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EventCounts {
@@ -188,20 +224,48 @@ pub enum SubscribeError {
     },
 }
 
-struct Subscriber<E> {
+/// An event ready to send: its subscribers and its envelope.
+type Prepared<E> = (Arc<Topic<E>>, Arc<Envelope<E>>);
+
+/// Work for a subscriber's worker, in the order it must be done.
+enum Work<E> {
+    /// Run the handler on this event.
+    Deliver(Arc<Envelope<E>>),
+    /// Finish a handler call a publisher started inline and that had to wait.
+    Finish(Arc<Envelope<E>>, BoxFuture<'static, Result<(), String>>),
+}
+
+/// What a subscriber's publishers and worker share.
+struct SubscriberShared {
     name: Arc<str>,
+    /// The source that handlers' publishes get: the owning coordinator, or `external`.
+    owner: &'static str,
+    counts: Arc<Counters>,
+    dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    timeout: Duration,
+    bus: Weak<BusInner>,
+    /// Handler calls queued or running. A publisher that moves it from 0 to 1
+    /// may run the handler inline; anything else queues behind it, so one
+    /// subscriber's handler never runs twice at once and order is kept.
+    pending: std::sync::atomic::AtomicUsize,
+}
+
+struct Subscriber<E> {
     owner: Option<&'static str>,
-    queue: mpsc::Sender<Arc<Envelope<E>>>,
+    handler: Handler<E>,
+    queue: mpsc::Sender<Work<E>>,
     worker: tokio::task::AbortHandle,
+    shared: Arc<SubscriberShared>,
 }
 
 impl<E> Clone for Subscriber<E> {
     fn clone(&self) -> Self {
         Self {
-            name: Arc::clone(&self.name),
             owner: self.owner,
+            handler: Arc::clone(&self.handler),
             queue: self.queue.clone(),
             worker: self.worker.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -209,6 +273,8 @@ impl<E> Clone for Subscriber<E> {
 /// The subscribers of one event type.
 struct Topic<E> {
     subscribers: Vec<Subscriber<E>>,
+    /// The entry's counters, here too so a publish clones one Arc, not two.
+    counts: Arc<Counters>,
 }
 
 struct TopicEntry {
@@ -224,13 +290,15 @@ struct TopicEntry {
 
 impl TopicEntry {
     fn new<E: Event>() -> Self {
+        let counts = Arc::<Counters>::default();
         Self {
             name: E::NAME,
             topic: Box::new(Arc::new(Topic::<E> {
                 subscribers: Vec::new(),
+                counts: Arc::clone(&counts),
             })),
             handlers: Vec::new(),
-            counts: Arc::default(),
+            counts,
             remove_owner: remove_owner::<E>,
         }
     }
@@ -246,7 +314,7 @@ struct Counters {
 
 struct BusInner {
     config: BusConfig,
-    topics: RwLock<HashMap<TypeId, TopicEntry>>,
+    topics: RwLock<HashMap<TypeId, TopicEntry, TypeIdHash>>,
     next_event: AtomicU64,
     dead: Mutex<BTreeMap<u64, DeadEntry>>,
     next_dead: AtomicU64,
@@ -289,7 +357,7 @@ impl EventBus {
         Self {
             inner: Arc::new(BusInner {
                 config,
-                topics: RwLock::new(HashMap::new()),
+                topics: RwLock::new(HashMap::default()),
                 next_event: AtomicU64::new(1),
                 dead: Mutex::new(BTreeMap::new()),
                 next_dead: AtomicU64::new(1),
@@ -337,7 +405,7 @@ impl EventBus {
         let current = downcast_topic::<E>(&entry.topic);
         let mut subscribers: Vec<Subscriber<E>> = Vec::with_capacity(current.subscribers.len() + 1);
         for s in &current.subscribers {
-            if *s.name == *name {
+            if *s.shared.name == *name {
                 if s.owner != owner || owner.is_none() {
                     return Err(SubscribeError::DuplicateName {
                         name: name.to_string(),
@@ -351,28 +419,34 @@ impl EventBus {
             subscribers.push(s.clone());
         }
         let (queue, receiver) = mpsc::channel(self.inner.config.queue_capacity.max(1));
-        let worker = tokio::spawn(run_worker(
+        let shared = Arc::new(SubscriberShared {
+            name: Arc::clone(&name),
+            owner: owner.unwrap_or("external"),
+            counts: Arc::clone(&entry.counts),
+            dead_count: Arc::clone(&self.inner.dead_count),
+            timeout: self.inner.config.handler_timeout,
+            bus: Arc::downgrade(&self.inner),
+            pending: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let worker = tokio::spawn(run_worker::<E>(
             receiver,
-            handler,
-            Worker {
-                name: Arc::clone(&name),
-                owner: owner.unwrap_or("external"),
-                counts: Arc::clone(&entry.counts),
-                dead_count: Arc::clone(&self.inner.dead_count),
-                timeout: self.inner.config.handler_timeout,
-                bus: Arc::downgrade(&self.inner),
-            },
+            Arc::clone(&handler),
+            Arc::clone(&shared),
         ))
         .abort_handle();
         subscribers.push(Subscriber {
-            name: Arc::clone(&name),
             owner,
+            handler,
             queue,
             worker,
+            shared,
         });
         entry.handlers.retain(|(n, _)| **n != *name);
         entry.handlers.push((name, owner));
-        entry.topic = Box::new(Arc::new(Topic { subscribers }));
+        entry.topic = Box::new(Arc::new(Topic {
+            subscribers,
+            counts: Arc::clone(&entry.counts),
+        }));
         Ok(())
     }
 
@@ -392,84 +466,59 @@ impl EventBus {
     /// Inside a handler, the new event inherits the handled event's correlation
     /// id and its source is the handler's owner.
     pub async fn publish<E: Event>(&self, event: E) {
-        let Some((topic, envelope, counts)) = self.prepare(event, None) else {
+        let Some((topic, envelope)) = self.prepare(event, None) else {
             return;
         };
         for subscriber in &topic.subscribers {
-            // A closed queue means the subscriber was removed meanwhile: skip it.
-            let _ = subscriber.queue.send(Arc::clone(&envelope)).await;
+            deliver(subscriber, &envelope).await;
         }
-        counts.published.fetch_add(1, Ordering::Relaxed);
+        topic.counts.published.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Publishes `event` naming `source` (a daemon or coordinator) as its sender.
     pub async fn publish_from<E: Event>(&self, source: &'static str, event: E) {
-        let Some((topic, envelope, counts)) = self.prepare(event, Some(source)) else {
+        let Some((topic, envelope)) = self.prepare(event, Some(source)) else {
             return;
         };
         for subscriber in &topic.subscribers {
-            let _ = subscriber.queue.send(Arc::clone(&envelope)).await;
+            deliver(subscriber, &envelope).await;
         }
-        counts.published.fetch_add(1, Ordering::Relaxed);
+        topic.counts.published.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Publishes without waiting: a full queue sends the event to the
     /// dead-letter queue for that subscriber instead.
     pub fn try_publish<E: Event>(&self, event: E) {
-        let Some((topic, envelope, counts)) = self.prepare(event, None) else {
+        let Some((topic, envelope)) = self.prepare(event, None) else {
             return;
         };
         for subscriber in &topic.subscribers {
-            if let Err(mpsc::error::TrySendError::Full(envelope)) =
-                subscriber.queue.try_send(Arc::clone(&envelope))
+            subscriber.shared.pending.fetch_add(1, Ordering::AcqRel);
+            if let Err(error) = subscriber
+                .queue
+                .try_send(Work::Deliver(Arc::clone(&envelope)))
             {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
-                let retry = self.retry_for(&topic, &subscriber.name, envelope.clone());
-                self.dead_letter(&subscriber.name, &envelope, "queue full".to_owned(), retry);
+                subscriber.shared.pending.fetch_sub(1, Ordering::AcqRel);
+                if let mpsc::error::TrySendError::Full(_) = error {
+                    topic.counts.failed.fetch_add(1, Ordering::Relaxed);
+                    let retry = retry_for(subscriber, Arc::clone(&envelope));
+                    self.dead_letter(
+                        &subscriber.shared.name,
+                        &envelope,
+                        "queue full".to_owned(),
+                        retry,
+                    );
+                }
             }
         }
-        counts.published.fetch_add(1, Ordering::Relaxed);
+        topic.counts.published.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn retry_for<E: Event>(
-        &self,
-        topic: &Arc<Topic<E>>,
-        name: &Arc<str>,
-        envelope: Arc<Envelope<E>>,
-    ) -> Retry {
-        let queue = topic
-            .subscribers
-            .iter()
-            .find(|s| s.name == *name)
-            .map(|s| s.queue.clone());
-        Arc::new(move || {
-            let queue = queue.clone();
-            let envelope = Arc::clone(&envelope);
-            Box::pin(async move {
-                match queue {
-                    Some(queue) => queue
-                        .send(envelope)
-                        .await
-                        .map_err(|_| "subscriber is gone".to_owned()),
-                    None => Err("subscriber is gone".to_owned()),
-                }
-            })
-        })
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn prepare<E: Event>(
-        &self,
-        event: E,
-        source: Option<&'static str>,
-    ) -> Option<(Arc<Topic<E>>, Arc<Envelope<E>>, Arc<Counters>)> {
-        let (topic, counts) = {
+    fn prepare<E: Event>(&self, event: E, source: Option<&'static str>) -> Option<Prepared<E>> {
+        let topic = {
             let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
             match topics.get(&TypeId::of::<E>()) {
-                Some(entry) => (
-                    Arc::clone(downcast_topic::<E>(&entry.topic)),
-                    Arc::clone(&entry.counts),
-                ),
+                Some(entry) => Arc::clone(downcast_topic::<E>(&entry.topic)),
                 None => {
                     drop(topics);
                     self.count_orphan::<E>();
@@ -478,8 +527,8 @@ impl EventBus {
             }
         };
         if topic.subscribers.is_empty() {
-            counts.published.fetch_add(1, Ordering::Relaxed);
-            counts.orphaned.fetch_add(1, Ordering::Relaxed);
+            topic.counts.published.fetch_add(1, Ordering::Relaxed);
+            topic.counts.orphaned.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
@@ -493,7 +542,7 @@ impl EventBus {
             source: Cow::Borrowed(source.unwrap_or(inherited_source)),
             correlation_id,
         };
-        Some((topic, Arc::new(Envelope { meta, event }), counts))
+        Some((topic, Arc::new(Envelope { meta, event })))
     }
 
     fn count_orphan<E: Event>(&self) {
@@ -754,65 +803,169 @@ fn remove_owner<E: Event>(topic: &mut Box<dyn Any + Send + Sync>, owner: &str) {
             kept.push(subscriber.clone());
         }
     }
-    *topic = Box::new(Arc::new(Topic { subscribers: kept }));
-}
-
-/// What a subscriber's worker needs besides its queue and handler.
-struct Worker {
-    name: Arc<str>,
-    owner: &'static str,
-    counts: Arc<Counters>,
-    dead_count: Arc<std::sync::atomic::AtomicUsize>,
-    timeout: Duration,
-    bus: Weak<BusInner>,
-}
-
-/// One subscriber's worker: delivers its queue in order, one event at a time.
-async fn run_worker<E: Event>(
-    mut queue: mpsc::Receiver<Arc<Envelope<E>>>,
-    handler: Handler<E>,
-    worker: Worker,
-) {
-    let Worker {
-        name,
-        owner,
+    let counts = Arc::clone(&current.counts);
+    *topic = Box::new(Arc::new(Topic {
+        subscribers: kept,
         counts,
-        dead_count,
-        timeout,
-        bus,
-    } = worker;
-    while let Some(envelope) = queue.recv().await {
-        let call = HANDLING.scope(
-            (envelope.meta.clone(), owner),
-            handler(Arc::clone(&envelope)),
-        );
-        match run_handler(call, timeout).await {
-            Ok(()) => {
-                counts.delivered.fetch_add(1, Ordering::Relaxed);
-                // Only a redelivery can have an entry to clear; skip the lock while none exist.
-                if dead_count.load(Ordering::Relaxed) > 0
-                    && let Some(inner) = bus.upgrade()
+    }));
+}
+
+/// Delivers one event to one subscriber: inline in the publisher when the
+/// subscriber is idle (the handler is polled once and most finish right
+/// there, with no queue or task switch); otherwise, or if the handler has to
+/// wait, through the subscriber's queue to its worker.
+async fn deliver<E: Event>(subscriber: &Subscriber<E>, envelope: &Arc<Envelope<E>>) {
+    let shared = &subscriber.shared;
+    if shared
+        .pending
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+        .is_ok()
+    {
+        let mut call = (subscriber.handler)(Arc::clone(envelope));
+        // One poll with the event's metadata in scope and panics caught; only
+        // a call that has to wait is wrapped (and boxed) for the worker. A noop
+        // waker is enough: the worker polls a waiting call again at once.
+        // (Scoped: a Context held across the await below would make this future !Send.)
+        let polled = HANDLING.sync_scope((envelope.meta.clone(), shared.owner), || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                call.as_mut()
+                    .poll(&mut Context::from_waker(std::task::Waker::noop()))
+            }))
+        });
+        match polled {
+            Ok(Poll::Ready(result)) => {
+                shared.settle(subscriber, envelope, result.map_err(|e| e.to_string()));
+                shared.pending.fetch_sub(1, Ordering::AcqRel);
+            }
+            Err(payload) => {
+                let error = format!("handler panicked: {}", panic_text(payload.as_ref()));
+                shared.settle(subscriber, envelope, Err(error));
+                shared.pending.fetch_sub(1, Ordering::AcqRel);
+            }
+            Ok(Poll::Pending) => {
+                let call: BoxFuture<'static, Result<(), String>> = Box::pin(CatchPanic(
+                    HANDLING.scope((envelope.meta.clone(), shared.owner), call),
+                ));
+                if subscriber
+                    .queue
+                    .send(Work::Finish(Arc::clone(envelope), call))
+                    .await
+                    .is_err()
                 {
-                    EventBus { inner }.delivered(&name, envelope.meta.id);
+                    // The subscriber was removed meanwhile.
+                    shared.pending.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+        }
+    } else {
+        shared.pending.fetch_add(1, Ordering::AcqRel);
+        if subscriber
+            .queue
+            .send(Work::Deliver(Arc::clone(envelope)))
+            .await
+            .is_err()
+        {
+            shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Redelivers `envelope` to `subscriber` through its queue.
+fn retry_for<E: Event>(subscriber: &Subscriber<E>, envelope: Arc<Envelope<E>>) -> Retry {
+    let queue = subscriber.queue.clone();
+    let shared = Arc::clone(&subscriber.shared);
+    Arc::new(move || {
+        let queue = queue.clone();
+        let shared = Arc::clone(&shared);
+        let envelope = Arc::clone(&envelope);
+        Box::pin(async move {
+            shared.pending.fetch_add(1, Ordering::AcqRel);
+            match queue.send(Work::Deliver(envelope)).await {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    shared.pending.fetch_sub(1, Ordering::AcqRel);
+                    Err("subscriber is gone".to_owned())
+                }
+            }
+        })
+    })
+}
+
+impl SubscriberShared {
+    /// Records a handler call's outcome; a failure goes to the dead-letter queue.
+    fn settle<E: Event>(
+        &self,
+        subscriber: &Subscriber<E>,
+        envelope: &Arc<Envelope<E>>,
+        result: Result<(), String>,
+    ) {
+        match result {
+            Ok(()) => {
+                self.counts.delivered.fetch_add(1, Ordering::Relaxed);
+                // Only a redelivery can have an entry to clear; skip the lock while none exist.
+                if self.dead_count.load(Ordering::Relaxed) > 0
+                    && let Some(inner) = self.bus.upgrade()
+                {
+                    EventBus { inner }.delivered(&self.name, envelope.meta.id);
                 }
             }
             Err(error) => {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
-                let Some(inner) = bus.upgrade() else { return };
-                let bus = EventBus { inner };
-                let topic = {
-                    let topics = bus.inner.topics.read().unwrap_or_else(|p| p.into_inner());
-                    topics
-                        .get(&TypeId::of::<E>())
-                        .map(|entry| Arc::clone(downcast_topic::<E>(&entry.topic)))
-                };
-                let retry: Retry = match topic {
-                    Some(topic) => bus.retry_for(&topic, &name, Arc::clone(&envelope)),
-                    None => Arc::new(|| Box::pin(async { Err("subscriber is gone".to_owned()) })),
-                };
-                bus.dead_letter(&name, &envelope, error, retry);
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+                if let Some(inner) = self.bus.upgrade() {
+                    let retry = retry_for(subscriber, Arc::clone(envelope));
+                    EventBus { inner }.dead_letter(&self.name, envelope, error, retry);
+                }
             }
         }
+    }
+}
+
+/// One subscriber's worker: does its queued work in order, one call at a time.
+async fn run_worker<E: Event>(
+    mut queue: mpsc::Receiver<Work<E>>,
+    handler: Handler<E>,
+    shared: Arc<SubscriberShared>,
+) {
+    while let Some(work) = queue.recv().await {
+        let (envelope, result) = match work {
+            Work::Deliver(envelope) => {
+                let call = HANDLING.scope(
+                    (envelope.meta.clone(), shared.owner),
+                    handler(Arc::clone(&envelope)),
+                );
+                let result = run_handler(call, shared.timeout).await;
+                (envelope, result)
+            }
+            Work::Finish(envelope, call) => {
+                let result = match tokio::time::timeout(shared.timeout, call).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("handler timed out after {:?}", shared.timeout)),
+                };
+                (envelope, result)
+            }
+        };
+        // The worker holds no sender; find this subscriber in its topic to settle.
+        let subscriber = shared.bus.upgrade().and_then(|inner| {
+            let topics = inner.topics.read().unwrap_or_else(|p| p.into_inner());
+            topics.get(&TypeId::of::<E>()).and_then(|entry| {
+                downcast_topic::<E>(&entry.topic)
+                    .subscribers
+                    .iter()
+                    .find(|s| Arc::ptr_eq(&s.shared, &shared))
+                    .cloned()
+            })
+        });
+        match subscriber {
+            Some(subscriber) => shared.settle(&subscriber, &envelope, result),
+            // Removed meanwhile: count the outcome; there is no one to retry for.
+            None if result.is_ok() => {
+                shared.counts.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                shared.counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        shared.pending.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
