@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo bench --bench bootstrap`.
 
+mod estimates;
 mod graph;
 
 use std::sync::Arc;
@@ -149,20 +150,6 @@ fn critical_path() -> (Duration, Duration) {
     (virtual_elapsed, wall.elapsed())
 }
 
-/// The median criterion recorded for `group/function`, in nanoseconds.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    // {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":123.4,...
-    let median = &text[text.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    value[..value.find(',')?].parse().ok()
-}
-
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut criterion = Criterion::default().configure_from_args();
@@ -170,8 +157,8 @@ fn main() {
     criterion.final_summary();
 
     if let (Some(base), Some(coord)) = (
-        median_ns("bootstrap_10k", "hand_written_loop"),
-        median_ns("bootstrap_10k", "coord_bootstrap"),
+        estimates::median_ns("bootstrap_10k", "hand_written_loop"),
+        estimates::median_ns("bootstrap_10k", "coord_bootstrap"),
     ) {
         println!(
             "\nbootstrap of {COORDINATORS} trivial coordinators: coord {:.2} ms, hand-written loop {:.2} ms, ratio {:.2}x",

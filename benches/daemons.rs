@@ -5,6 +5,7 @@
 //!
 //! Run: `cargo bench --bench daemons`.
 
+mod estimates;
 mod graph;
 
 use std::time::{Duration, Instant};
@@ -164,17 +165,6 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     group.finish();
 }
 
-fn median_ns(function: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/criterion/daemons_1k")
-        .join(function)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let median = &text[text.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    value[..value.find(',')?].parse().ok()
-}
-
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut criterion = Criterion::default().configure_from_args();
@@ -192,7 +182,10 @@ fn main() {
             "shutdown_coord_shutdown",
         ),
     ] {
-        if let (Some(base), Some(coord)) = (median_ns(base), median_ns(coord)) {
+        if let (Some(base), Some(coord)) = (
+            estimates::median_ns("daemons_1k", base),
+            estimates::median_ns("daemons_1k", coord),
+        ) {
             println!(
                 "{what} of {DAEMONS} daemons: coord {:.2} ms, hand-written {:.2} ms, ratio {:.2}x (target <= 3.00x: {})",
                 coord / 1e6,

@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench events`.
 
+mod estimates;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -109,17 +111,6 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     group.finish();
 }
 
-fn median_ns(function: &str) -> Option<f64> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/criterion/events_1m")
-        .join(function)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let median = &text[text.find("\"median\"")?..];
-    let value = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    value[..value.find(',')?].parse().ok()
-}
-
 fn main() {
     // One thread: the per-invocation figure is for a single-threaded runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -131,8 +122,11 @@ fn main() {
     criterion.final_summary();
     for handlers in [1u64, 8] {
         let (Some(base), Some(bus)) = (
-            median_ns(&format!("{handlers}_handlers_hand_written_mpsc")),
-            median_ns(&format!("{handlers}_handlers_coord_bus")),
+            estimates::median_ns(
+                "events_1m",
+                &format!("{handlers}_handlers_hand_written_mpsc"),
+            ),
+            estimates::median_ns("events_1m", &format!("{handlers}_handlers_coord_bus")),
         ) else {
             continue;
         };
