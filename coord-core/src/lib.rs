@@ -15,6 +15,7 @@ mod registry;
 mod restart;
 mod run;
 mod static_check;
+mod store;
 
 pub use bootstrap::{
     BootstrapReport, BootstrapStatus, BuildError, Coordination, CoordinationBuilder,
@@ -44,6 +45,10 @@ pub use registry::{
 };
 pub use restart::RestartConfig;
 pub use run::{RunReport, shutdown_signal};
+pub use store::{
+    DATABASE_FILE, DEFAULT_DATA_DIR, DaemonRecord, RunRecord, SCHEMA_VERSION, StateStore,
+    StoreError, data_dir_from_env,
+};
 
 /// Items the macros expand to; not a stable API.
 #[doc(hidden)]
