@@ -111,7 +111,7 @@ impl DataPipelineOrchestrator {
             .fetch_add(u64::from(event.games), Ordering::Relaxed)
             + u64::from(event.games);
         let batch = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
-        if batch % 3 == 0 {
+        if batch.is_multiple_of(3) {
             let generation = batch / 3;
             publish(TrainingCompleted {
                 model: format!("model-{generation}"),
