@@ -15,8 +15,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use coord::StateStore;
 use coord::prelude::*;
-use coord::{DaemonState, StateStore};
 use serde::{Deserialize, Serialize};
 
 /// The public identity of every daemon: used in APIs, config, CLI and logs.
@@ -270,13 +270,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = COORDINATION.set(coordination.clone());
     let manager = coordination.start_daemon_manager();
 
-    // The live view: records every daemon's state in the store and prints one line.
+    // The live view: records every daemon's state in the store and prints one
+    // line, until told the run is over; then records the final states.
+    let view_done = coord::CancellationToken::new();
     let view = {
         let manager = manager.clone();
+        let done = view_done.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_millis(500));
             loop {
-                ticks.tick().await;
+                let last = tokio::select! {
+                    _ = ticks.tick() => false,
+                    _ = done.cancelled() => true,
+                };
                 let statuses = manager.status();
                 let mut line = String::new();
                 for status in &statuses {
@@ -288,8 +294,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 print!("\r{line}");
                 use std::io::Write;
                 let _ = std::io::stdout().flush();
-                if statuses.iter().all(|s| s.state == DaemonState::Stopped) && !statuses.is_empty()
-                {
+                if last {
                     return store;
                 }
             }
@@ -305,6 +310,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
         .await;
+    view_done.cancel();
     let store = view.await?;
     let outcome = if report.bootstrap.is_ok() && report.start.is_ok() {
         "clean"
