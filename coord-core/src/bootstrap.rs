@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::coordinator::{Coordinator, Instances};
 use crate::daemon::{DaemonConfig, RestartPolicy};
-use crate::error::UnknownName;
+use crate::error::{UnknownName, panic_message};
 use crate::events::{BusConfig, Event, EventBus, subscription_specs};
 use crate::manager::{
     DaemonManager, DaemonManagerNotStarted, DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings,
@@ -1137,16 +1137,6 @@ struct Run {
     queue: VecDeque<usize>,
     tasks: JoinSet<InitOutcome>,
     task_index: HashMap<tokio::task::Id, usize>,
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
-    }
 }
 
 fn join_message(join: tokio::task::JoinError) -> String {

@@ -26,7 +26,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::daemon::BoxFuture;
-use crate::error::BoxError;
+use crate::error::{BoxError, panic_message};
 use crate::restart::backoff_delay;
 
 /// A typed event; use `#[derive(Event)]`.
@@ -838,7 +838,7 @@ async fn deliver<E: Event>(subscriber: &Subscriber<E>, envelope: &Arc<Envelope<E
                 shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
             Err(payload) => {
-                let error = format!("handler panicked: {}", panic_text(payload.as_ref()));
+                let error = format!("handler panicked: {}", panic_message(payload.as_ref()));
                 shared.settle(subscriber, envelope, Err(error));
                 shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
@@ -1000,19 +1000,9 @@ impl<F: Future<Output = Result<(), BoxError>>> Future for CatchPanic<F> {
             Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(|e| e.to_string())),
             Err(payload) => Poll::Ready(Err(format!(
                 "handler panicked: {}",
-                panic_text(payload.as_ref())
+                panic_message(payload.as_ref())
             ))),
         }
-    }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
     }
 }
 

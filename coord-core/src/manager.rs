@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bootstrap::WeakCoordination;
 use crate::daemon::{BoxFuture, DaemonConfig, DaemonContext, DaemonKind, RestartPolicy};
-use crate::error::{BoxError, UnknownName};
+use crate::error::{BoxError, UnknownName, panic_message};
 use crate::order::{self, OrderNode};
 use crate::registry::{DaemonSpec, RegistryProblem};
 use crate::restart::{RestartDecision, RestartTracker};
@@ -1208,17 +1208,10 @@ impl Future for CatchUnwind {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(|e| e.to_string())),
-            Err(payload) => Poll::Ready(Err(format!("panicked: {}", panic_text(payload.as_ref())))),
+            Err(payload) => Poll::Ready(Err(format!(
+                "panicked: {}",
+                panic_message(payload.as_ref())
+            ))),
         }
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
     }
 }

@@ -379,15 +379,7 @@ impl StateStore {
             .query_row(
                 "SELECT id, pid, started_at, ended_at, outcome FROM runs ORDER BY id DESC LIMIT 1",
                 [],
-                |r| {
-                    Ok(RunRecord {
-                        id: r.get(0)?,
-                        pid: r.get(1)?,
-                        started_at_ms: r.get(2)?,
-                        ended_at_ms: r.get(3)?,
-                        outcome: r.get(4)?,
-                    })
-                },
+                run_record,
             )
             .optional()
             .map_err(|e| self.sql(e))
@@ -399,17 +391,7 @@ impl StateStore {
         let mut query = connection
             .prepare("SELECT id, pid, started_at, ended_at, outcome FROM runs ORDER BY id")
             .map_err(|e| self.sql(e))?;
-        let rows = query
-            .query_map([], |r| {
-                Ok(RunRecord {
-                    id: r.get(0)?,
-                    pid: r.get(1)?,
-                    started_at_ms: r.get(2)?,
-                    ended_at_ms: r.get(3)?,
-                    outcome: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.sql(e))?;
+        let rows = query.query_map([], run_record).map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
@@ -499,6 +481,17 @@ impl StateStore {
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
+}
+
+/// A `runs` row selected as `id, pid, started_at, ended_at, outcome`.
+fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.get(0)?,
+        pid: row.get(1)?,
+        started_at_ms: row.get(2)?,
+        ended_at_ms: row.get(3)?,
+        outcome: row.get(4)?,
+    })
 }
 
 /// Refuses a file that is not SQLite before SQLite touches it.
