@@ -241,6 +241,8 @@ fn usage() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // COORD_LOG (default info), COORD_BOOTSTRAP_VERBOSE, COORD_LOG_FORMAT, COORD_LOG_FILE.
+    coord::init_logging()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let data_dir = coord::data_dir_from_env();
     match args.first().map(String::as_str) {

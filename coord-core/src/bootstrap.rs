@@ -1014,8 +1014,12 @@ impl Coordination {
         // One inline poll: most initialisers finish without waiting, and those
         // skip a task spawn. A noop waker is enough because a pending one is
         // polled again when its task starts.
+        // Every line the initializer logs carries the coordinator's name.
+        let span = tracing::info_span!("coordinator", name = spec.name);
         let mut cx = Context::from_waker(Waker::noop());
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| init.as_mut().poll(&mut cx)));
+        let polled = span.in_scope(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| init.as_mut().poll(&mut cx)))
+        });
         let result = match polled {
             Ok(Poll::Ready(result)) => result.map_err(|source| InitError::Failed {
                 name: spec.name,
@@ -1032,20 +1036,23 @@ impl Coordination {
                     records[i].started_at = Some(started_at);
                 }
                 let limit = plan.timeouts[i];
-                let handle = run.tasks.spawn(async move {
-                    let result = match tokio::time::timeout(limit, init).await {
-                        Ok(Ok(instance)) => Ok(instance),
-                        Ok(Err(source)) => Err(InitError::Failed {
-                            name: spec.name,
-                            source: Arc::from(source),
-                        }),
-                        Err(_) => Err(InitError::TimedOut {
-                            name: spec.name,
-                            after: limit,
-                        }),
-                    };
-                    (i, result, started.elapsed())
-                });
+                let handle = run.tasks.spawn(tracing::Instrument::instrument(
+                    async move {
+                        let result = match tokio::time::timeout(limit, init).await {
+                            Ok(Ok(instance)) => Ok(instance),
+                            Ok(Err(source)) => Err(InitError::Failed {
+                                name: spec.name,
+                                source: Arc::from(source),
+                            }),
+                            Err(_) => Err(InitError::TimedOut {
+                                name: spec.name,
+                                after: limit,
+                            }),
+                        };
+                        (i, result, started.elapsed())
+                    },
+                    span,
+                ));
                 run.task_index.insert(handle.id(), i);
                 return None;
             }

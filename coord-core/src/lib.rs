@@ -9,6 +9,7 @@ mod daemon;
 mod error;
 mod events;
 mod location;
+mod logging;
 mod manager;
 mod order;
 mod registry;
@@ -34,6 +35,7 @@ pub use events::{
     subscription_specs,
 };
 pub use location::Location;
+pub use logging::{LoggingError, init_logging, log_filter_from_env};
 pub use manager::{
     DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
     DaemonState, DaemonStatus, HealthSummary, MissingDependency, StartReport,

@@ -803,7 +803,12 @@ impl DaemonManager {
         });
         let stop = CancellationToken::new();
         let manager = self.clone();
-        let task = tokio::spawn(manager.supervise(i, stop.clone()));
+        // Every line the supervisor and the runner log carries the daemon's name.
+        let span = tracing::info_span!("daemon", name = plan.specs[i].name);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            manager.supervise(i, stop.clone()),
+            span,
+        ));
         *slot = Some(Supervisor { stop, task });
     }
 

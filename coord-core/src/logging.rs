@@ -1,0 +1,95 @@
+//! Logging setup from the environment, on `tracing`.
+
+use std::path::PathBuf;
+
+use tracing_subscriber::EnvFilter;
+
+/// Why logging could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// `COORD_LOG` is not a valid filter.
+    #[error(
+        "COORD_LOG={value:?} is not a valid log filter: {reason}; use a level (`info`, `debug`) \
+         or per-target directives (`info,coord_core::manager=debug`)"
+    )]
+    Filter {
+        /// The value given.
+        value: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// `COORD_LOG_FORMAT` names no known format.
+    #[error("COORD_LOG_FORMAT={0:?} is not a log format; use `text` (the default) or `json`")]
+    Format(String),
+    /// `COORD_LOG_FILE` cannot be opened for appending.
+    #[error(
+        "cannot open the log file {}: {source}; create its directory or unset COORD_LOG_FILE to log to stderr",
+        .path.display()
+    )]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Another global subscriber is already installed.
+    #[error(
+        "a tracing subscriber is already installed; call init_logging() once, before anything else logs"
+    )]
+    AlreadyInstalled,
+}
+
+/// The filter `COORD_LOG` and `COORD_BOOTSTRAP_VERBOSE` describe (default `info`).
+pub fn log_filter_from_env() -> Result<EnvFilter, LoggingError> {
+    let value = std::env::var("COORD_LOG").unwrap_or_else(|_| "info".to_owned());
+    let mut filter = EnvFilter::try_new(&value).map_err(|e| LoggingError::Filter {
+        value: value.clone(),
+        reason: e.to_string(),
+    })?;
+    if std::env::var("COORD_BOOTSTRAP_VERBOSE")
+        .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    {
+        // Each initialisation step is logged at debug by the bootstrap module.
+        filter = filter.add_directive("coord_core::bootstrap=debug".parse().map_err(
+            |e: tracing_subscriber::filter::ParseError| LoggingError::Filter {
+                value: "coord_core::bootstrap=debug".to_owned(),
+                reason: e.to_string(),
+            },
+        )?);
+    }
+    Ok(filter)
+}
+
+/// Installs the global logger: level from `COORD_LOG` (EnvFilter syntax,
+/// default `info`), every initialisation step with `COORD_BOOTSTRAP_VERBOSE=1`,
+/// `COORD_LOG_FORMAT=json` for JSON lines, `COORD_LOG_FILE` to append to a
+/// file instead of stderr. Every line carries the span of the daemon or
+/// coordinator that wrote it.
+pub fn init_logging() -> Result<(), LoggingError> {
+    let filter = log_filter_from_env()?;
+    let json = match std::env::var("COORD_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("text") | Ok("") => false,
+        Ok("json") => true,
+        Ok(other) => return Err(LoggingError::Format(other.to_owned())),
+    };
+    let file = match std::env::var_os("COORD_LOG_FILE") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|source| LoggingError::File { path, source })?;
+            Some(std::sync::Mutex::new(file))
+        }
+        None => None,
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let installed = match (json, file) {
+        (false, None) => builder.with_writer(std::io::stderr).try_init(),
+        (false, Some(file)) => builder.with_ansi(false).with_writer(file).try_init(),
+        (true, None) => builder.json().with_writer(std::io::stderr).try_init(),
+        (true, Some(file)) => builder.json().with_writer(file).try_init(),
+    };
+    installed.map_err(|_| LoggingError::AlreadyInstalled)
+}
