@@ -98,6 +98,8 @@ fn runs_and_daemon_states_round_trip() {
         waiting_on: Vec::new(),
         stopped_because: None,
         aborted: false,
+        started_at: None,
+        ready_at: None,
         ready_overdue: false,
     };
     store.record_daemon(run, &status).expect("record");
@@ -176,5 +178,110 @@ fn a_run_killed_with_sigkill_is_marked_abnormal_on_the_next_open() {
     assert_eq!(
         killed.outcome.as_deref(),
         Some(format!("ended abnormally: process {pid} stopped without shutting down").as_str())
+    );
+}
+
+#[test]
+fn a_version_1_store_is_migrated_and_keeps_its_runs() {
+    let dir = scratch("migrate");
+    let store = StateStore::open(&dir).expect("open");
+    let run = store.begin_run().expect("run");
+    store.end_run(run, "clean").expect("end");
+    drop(store);
+    // Take the file back to version 1: drop what version 2 added.
+    let connection = rusqlite::Connection::open(dir.join(DATABASE_FILE)).expect("sqlite");
+    connection
+        .execute_batch(
+            "DROP TABLE event_stats; DROP TABLE dead_letters; DROP TABLE commands;
+             ALTER TABLE runs DROP COLUMN app; ALTER TABLE runs DROP COLUMN profile;
+             ALTER TABLE runs DROP COLUMN heartbeat_at; ALTER TABLE bootstrap DROP COLUMN started_at;
+             ALTER TABLE daemon_state DROP COLUMN first_started_at;
+             ALTER TABLE daemon_state DROP COLUMN first_ready_at;
+             PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
+    drop(connection);
+
+    let store = StateStore::open(&dir).expect("a version 1 store opens");
+    let runs = store.runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome.as_deref(), Some("clean"));
+    assert_eq!(runs[0].app, None);
+    // Version 2's tables are there.
+    store
+        .describe_run(run, "svc", Some("data"))
+        .expect("v2 columns");
+    assert!(store.dead_letters(run).expect("v2 table").is_empty());
+    let connection = rusqlite::Connection::open(dir.join(DATABASE_FILE)).expect("sqlite");
+    let version: i32 = connection
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, coord::SCHEMA_VERSION);
+}
+
+#[test]
+fn event_counts_and_requests_round_trip() {
+    let store = StateStore::open(scratch("service")).expect("open");
+    let run = store.begin_run().expect("run");
+    let subscriptions = std::collections::BTreeMap::from([(
+        "games_collected",
+        vec!["A::on_games".to_owned(), "B::on_games".to_owned()],
+    )]);
+    let counts = std::collections::BTreeMap::from([
+        (
+            "games_collected",
+            coord::EventCounts {
+                published: 3,
+                delivered: 6,
+                failed: 0,
+                orphaned: 0,
+            },
+        ),
+        (
+            "model_promoted",
+            coord::EventCounts {
+                published: 1,
+                orphaned: 1,
+                ..Default::default()
+            },
+        ),
+    ]);
+    store
+        .record_events(run, &subscriptions, &counts)
+        .expect("record");
+    let events = store.events(run).expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event, "games_collected");
+    assert_eq!(events[0].handlers, ["A::on_games", "B::on_games"]);
+    assert_eq!(events[0].counts, counts["games_collected"]);
+    assert_eq!(events[1].handlers, Vec::<String>::new());
+    assert_eq!(events[1].counts.orphaned, 1);
+
+    let request = store
+        .request(run, "dlq-replay", Some("7"))
+        .expect("request");
+    let pending = store.pending_requests(run).expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].id, pending[0].argument.as_deref()),
+        (request, Some("7"))
+    );
+    assert_eq!(
+        store
+            .request_status(request)
+            .expect("status")
+            .and_then(|r| r.result),
+        None
+    );
+    store
+        .answer_request(request, false, "no dead letter with id 7")
+        .expect("answer");
+    assert!(store.pending_requests(run).expect("pending").is_empty());
+    assert_eq!(
+        store
+            .request_status(request)
+            .expect("status")
+            .and_then(|r| r.result),
+        Some((false, "no dead letter with id 7".to_owned()))
     );
 }

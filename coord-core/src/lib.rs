@@ -48,8 +48,9 @@ pub use registry::{
 pub use restart::RestartConfig;
 pub use run::{RunReport, shutdown_signal};
 pub use store::{
-    DATABASE_FILE, DEFAULT_DATA_DIR, DaemonRecord, RunRecord, SCHEMA_VERSION, StateStore,
-    StoreError, data_dir_from_env,
+    CommandRecord, CoordinatorRecord, DATABASE_FILE, DEFAULT_DATA_DIR, DaemonRecord,
+    DeadLetterRecord, EventRecord, RunRecord, SCHEMA_VERSION, StateStore, StoreError,
+    data_dir_from_env,
 };
 
 /// Items the macros expand to; not a stable API.

@@ -109,6 +109,10 @@ pub struct DaemonStatus {
     pub aborted: bool,
     /// Whether it is running past its ready timeout without having signalled ready.
     pub ready_overdue: bool,
+    /// When its runner was last launched.
+    pub started_at: Option<SystemTime>,
+    /// When it last signalled ready.
+    pub ready_at: Option<SystemTime>,
 }
 
 impl DaemonStatus {
@@ -125,6 +129,8 @@ impl DaemonStatus {
             stopped_because: None,
             aborted: false,
             ready_overdue: false,
+            started_at: None,
+            ready_at: None,
         }
     }
 
@@ -535,7 +541,16 @@ impl DaemonManager {
         self.start_set(&order).await
     }
 
-    /// Starts the daemons of profile `name` and their dependencies.
+    /// The names of the profiles configured on the builder.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.plan()
+            .profiles
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// Starts the daemons of profile `name` and the dependencies they need.
     pub async fn start_profile(&self, name: &str) -> Result<StartReport, DaemonError> {
         let plan = self.plan();
         let members = plan
@@ -1055,6 +1070,8 @@ impl DaemonManager {
             s.waiting_on.clear();
             s.aborted = false;
             s.ready_overdue = false;
+            s.started_at = Some(SystemTime::now());
+            s.ready_at = None;
         });
         tracing::debug!(daemon = spec.name, "running");
         let probe_ctx = ctx.clone();
@@ -1152,6 +1169,7 @@ impl DaemonManager {
         self.update(i, |s| {
             s.state = DaemonState::Ready;
             s.ready_overdue = false;
+            s.ready_at = Some(SystemTime::now());
         });
     }
 

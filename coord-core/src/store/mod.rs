@@ -15,6 +15,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::bootstrap::BootstrapStatus;
 use crate::manager::DaemonStatus;
 
+mod schema;
+mod service;
+
+pub use service::{CommandRecord, CoordinatorRecord, DeadLetterRecord, EventRecord};
+
 /// The data directory when `COORD_DATA_DIR` is not set, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "data/coordination";
 /// The database file inside the data directory.
@@ -22,7 +27,7 @@ pub const DATABASE_FILE: &str = "coord.db";
 /// Marks a SQLite file as coord's (`PRAGMA application_id`, "CORD").
 const APPLICATION_ID: i32 = 0x434f_5244;
 /// The schema version this coord writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Why the state store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +111,7 @@ pub enum StoreError {
 }
 
 /// One run of a service, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunRecord {
     /// The run's id in the store.
     pub id: i64,
@@ -118,10 +123,16 @@ pub struct RunRecord {
     pub ended_at_ms: Option<i64>,
     /// How it ended: `clean`, an error, or that it ended abnormally.
     pub outcome: Option<String>,
+    /// The application that ran, as its CLI names itself.
+    pub app: Option<String>,
+    /// The daemon profile it started, if not all daemons.
+    pub profile: Option<String>,
+    /// When the running process last wrote its state.
+    pub heartbeat_at_ms: Option<i64>,
 }
 
 /// A daemon's last recorded state within a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DaemonRecord {
     /// The daemon.
     pub name: String,
@@ -133,6 +144,10 @@ pub struct DaemonRecord {
     pub restarts_total: i64,
     /// Why it last ended badly.
     pub last_error: Option<String>,
+    /// When its runner was first launched in this run.
+    pub first_started_at_ms: Option<i64>,
+    /// When it first signalled ready in this run.
+    pub first_ready_at_ms: Option<i64>,
 }
 
 /// The state store of one data directory.
@@ -264,66 +279,6 @@ impl StateStore {
         }
     }
 
-    /// Brings the schema to [`SCHEMA_VERSION`], one version at a time.
-    fn migrate(&self) -> Result<(), StoreError> {
-        let mut connection = self.lock();
-        let version: i32 = connection
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-            });
-        }
-        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
-        if version < 1 {
-            transaction
-                .execute_batch(
-                    "CREATE TABLE runs (
-                         id INTEGER PRIMARY KEY,
-                         pid INTEGER NOT NULL,
-                         started_at INTEGER NOT NULL,
-                         ended_at INTEGER,
-                         outcome TEXT
-                     );
-                     CREATE TABLE bootstrap (
-                         run_id INTEGER NOT NULL REFERENCES runs(id),
-                         coordinator TEXT NOT NULL,
-                         state TEXT NOT NULL,
-                         duration_ms INTEGER,
-                         error TEXT,
-                         PRIMARY KEY (run_id, coordinator)
-                     );
-                     CREATE TABLE daemon_state (
-                         run_id INTEGER NOT NULL REFERENCES runs(id),
-                         daemon TEXT NOT NULL,
-                         state TEXT NOT NULL,
-                         since INTEGER NOT NULL,
-                         restarts_total INTEGER NOT NULL,
-                         last_error TEXT,
-                         PRIMARY KEY (run_id, daemon)
-                     );
-                     CREATE TABLE daemon_transitions (
-                         id INTEGER PRIMARY KEY,
-                         run_id INTEGER NOT NULL REFERENCES runs(id),
-                         daemon TEXT NOT NULL,
-                         state TEXT NOT NULL,
-                         at INTEGER NOT NULL,
-                         error TEXT
-                     );",
-                )
-                .map_err(|e| self.sql(e))?;
-        }
-        transaction
-            .pragma_update(None, "application_id", APPLICATION_ID)
-            .map_err(|e| self.sql(e))?;
-        transaction
-            .pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(|e| self.sql(e))?;
-        transaction.commit().map_err(|e| self.sql(e))
-    }
-
     /// Records the start of a run by this process; first marks earlier runs
     /// whose process is gone without ending them as ended abnormally.
     pub fn begin_run(&self) -> Result<i64, StoreError> {
@@ -377,7 +332,7 @@ impl StateStore {
     pub fn latest_run(&self) -> Result<Option<RunRecord>, StoreError> {
         self.lock()
             .query_row(
-                "SELECT id, pid, started_at, ended_at, outcome FROM runs ORDER BY id DESC LIMIT 1",
+                &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"),
                 [],
                 run_record,
             )
@@ -389,7 +344,7 @@ impl StateStore {
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let connection = self.lock();
         let mut query = connection
-            .prepare("SELECT id, pid, started_at, ended_at, outcome FROM runs ORDER BY id")
+            .prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id"))
             .map_err(|e| self.sql(e))?;
         let rows = query.query_map([], run_record).map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
@@ -406,14 +361,15 @@ impl StateStore {
         for c in &status.coordinators {
             transaction
                 .execute(
-                    "INSERT OR REPLACE INTO bootstrap (run_id, coordinator, state, duration_ms, error)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR REPLACE INTO bootstrap (run_id, coordinator, state, duration_ms, error, started_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
                         run_id,
                         c.name,
                         c.state.as_str(),
                         c.init_duration.map(|d| d.as_millis() as i64),
-                        c.error.as_ref().map(ToString::to_string)
+                        c.error.as_ref().map(ToString::to_string),
+                        c.started_at.map(system_time_ms)
                     ],
                 )
                 .map_err(|e| self.sql(e))?;
@@ -444,15 +400,24 @@ impl StateStore {
         }
         transaction
             .execute(
-                "INSERT OR REPLACE INTO daemon_state (run_id, daemon, state, since, restarts_total, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                // The first start and ready times are kept: the critical chain is about coming up.
+                "INSERT INTO daemon_state (run_id, daemon, state, since, restarts_total, last_error,
+                                           first_started_at, first_ready_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (run_id, daemon) DO UPDATE SET
+                     state = excluded.state, since = excluded.since,
+                     restarts_total = excluded.restarts_total, last_error = excluded.last_error,
+                     first_started_at = coalesce(first_started_at, excluded.first_started_at),
+                     first_ready_at = coalesce(first_ready_at, excluded.first_ready_at)",
                 params![
                     run_id,
                     status.name,
                     status.state.as_str(),
                     since,
                     status.restarts_total as i64,
-                    status.last_error
+                    status.last_error,
+                    status.started_at.map(system_time_ms),
+                    status.ready_at.map(system_time_ms)
                 ],
             )
             .map_err(|e| self.sql(e))?;
@@ -464,8 +429,8 @@ impl StateStore {
         let connection = self.lock();
         let mut query = connection
             .prepare(
-                "SELECT daemon, state, since, restarts_total, last_error FROM daemon_state
-                 WHERE run_id = ?1 ORDER BY daemon",
+                "SELECT daemon, state, since, restarts_total, last_error, first_started_at, first_ready_at
+                 FROM daemon_state WHERE run_id = ?1 ORDER BY daemon",
             )
             .map_err(|e| self.sql(e))?;
         let rows = query
@@ -476,6 +441,8 @@ impl StateStore {
                     since_ms: r.get(2)?,
                     restarts_total: r.get(3)?,
                     last_error: r.get(4)?,
+                    first_started_at_ms: r.get(5)?,
+                    first_ready_at_ms: r.get(6)?,
                 })
             })
             .map_err(|e| self.sql(e))?;
@@ -483,7 +450,10 @@ impl StateStore {
     }
 }
 
-/// A `runs` row selected as `id, pid, started_at, ended_at, outcome`.
+/// The columns [`run_record`] reads, in its order.
+const RUN_COLUMNS: &str = "id, pid, started_at, ended_at, outcome, app, profile, heartbeat_at";
+
+/// A `runs` row selected as [`RUN_COLUMNS`].
 fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         id: row.get(0)?,
@@ -491,6 +461,9 @@ fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         started_at_ms: row.get(2)?,
         ended_at_ms: row.get(3)?,
         outcome: row.get(4)?,
+        app: row.get(5)?,
+        profile: row.get(6)?,
+        heartbeat_at_ms: row.get(7)?,
     })
 }
 
@@ -526,6 +499,13 @@ fn corrupt_or_sql(path: &Path, source: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             source,
         },
+    }
+}
+
+impl RunRecord {
+    /// Whether the run has not ended and its process still exists.
+    pub fn is_live(&self) -> bool {
+        self.ended_at_ms.is_none() && process_alive(self.pid)
     }
 }
 

@@ -1,0 +1,337 @@
+//! What a running service writes for the CLI of another process: event
+//! counts, the dead-letter queue, heartbeats; and the requests (replay,
+//! purge) that such a CLI leaves for the running process to carry out.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{StateStore, StoreError, now_ms};
+use crate::events::{DeadLetter, DeadLetterState, EventCounts};
+
+/// A coordinator's recorded bootstrap result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CoordinatorRecord {
+    /// The coordinator.
+    pub name: String,
+    /// `initialized`, `failed`, `skipped`, ...
+    pub state: String,
+    /// When its initializer started, in milliseconds since the Unix epoch.
+    pub started_at_ms: Option<i64>,
+    /// How long its initializer took.
+    pub duration_ms: Option<i64>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+}
+
+/// One event type's wiring and counts within a run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventRecord {
+    /// The event's stable name.
+    pub event: String,
+    /// The handlers subscribed to it.
+    pub handlers: Vec<String>,
+    /// Published, delivered, failed, orphaned.
+    pub counts: EventCounts,
+}
+
+/// A dead letter as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetterRecord {
+    /// Its id in the running process's queue.
+    pub id: u64,
+    /// The handler that failed.
+    pub handler: String,
+    /// The event's name.
+    pub event: String,
+    /// The event's id.
+    pub event_id: u64,
+    /// `retrying` or `dead`.
+    pub state: String,
+    /// Deliveries so far.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub last_error: String,
+    /// The event as JSON.
+    pub payload: String,
+}
+
+/// A request left for the running process, and its answer once carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    /// The request's id.
+    pub id: i64,
+    /// What to do, e.g. `dlq-replay`.
+    pub action: String,
+    /// Its argument, e.g. a dead letter's id.
+    pub argument: Option<String>,
+    /// `Some((ok, message))` once carried out.
+    pub result: Option<(bool, String)>,
+}
+
+impl DeadLetterState {
+    /// The state as the store and the CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retrying => "retrying",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+impl StateStore {
+    /// Names the application and daemon profile of run `run_id`.
+    pub fn describe_run(
+        &self,
+        run_id: i64,
+        app: &str,
+        profile: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE runs SET app = ?1, profile = ?2, heartbeat_at = ?3 WHERE id = ?4",
+                params![app, profile, now_ms(), run_id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Notes that run `run_id`'s process is alive and writing.
+    pub fn heartbeat(&self, run_id: i64) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE runs SET heartbeat_at = ?1 WHERE id = ?2",
+                params![now_ms(), run_id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// The recorded bootstrap result of every coordinator in run `run_id`, in start order.
+    pub fn coordinators(&self, run_id: i64) -> Result<Vec<CoordinatorRecord>, StoreError> {
+        let connection = self.lock();
+        let mut query = connection
+            .prepare(
+                "SELECT coordinator, state, started_at, duration_ms, error FROM bootstrap
+                 WHERE run_id = ?1 ORDER BY started_at IS NULL, started_at, coordinator",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = query
+            .query_map([run_id], |r| {
+                Ok(CoordinatorRecord {
+                    name: r.get(0)?,
+                    state: r.get(1)?,
+                    started_at_ms: r.get(2)?,
+                    duration_ms: r.get(3)?,
+                    error: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Replaces run `run_id`'s event wiring and counts.
+    pub fn record_events(
+        &self,
+        run_id: i64,
+        subscriptions: &BTreeMap<&'static str, Vec<String>>,
+        counts: &BTreeMap<&'static str, EventCounts>,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
+        let events = subscriptions.keys().chain(counts.keys());
+        for event in events.collect::<std::collections::BTreeSet<_>>() {
+            let handlers = subscriptions.get(event).map(|h| h.join("\n"));
+            let c = counts.get(event).cloned().unwrap_or_default();
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO event_stats
+                     (run_id, event, handlers, published, delivered, failed, orphaned)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        run_id,
+                        event,
+                        handlers.unwrap_or_default(),
+                        c.published as i64,
+                        c.delivered as i64,
+                        c.failed as i64,
+                        c.orphaned as i64
+                    ],
+                )
+                .map_err(|e| self.sql(e))?;
+        }
+        transaction.commit().map_err(|e| self.sql(e))
+    }
+
+    /// Run `run_id`'s event wiring and counts, by event name.
+    pub fn events(&self, run_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let connection = self.lock();
+        let mut query = connection
+            .prepare(
+                "SELECT event, handlers, published, delivered, failed, orphaned FROM event_stats
+                 WHERE run_id = ?1 ORDER BY event",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = query
+            .query_map([run_id], |r| {
+                let handlers: String = r.get(1)?;
+                Ok(EventRecord {
+                    event: r.get(0)?,
+                    handlers: handlers
+                        .split('\n')
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    counts: EventCounts {
+                        published: r.get::<_, i64>(2)? as u64,
+                        delivered: r.get::<_, i64>(3)? as u64,
+                        failed: r.get::<_, i64>(4)? as u64,
+                        orphaned: r.get::<_, i64>(5)? as u64,
+                    },
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Replaces run `run_id`'s recorded dead-letter queue with `letters`.
+    pub fn record_dead_letters(
+        &self,
+        run_id: i64,
+        letters: &[DeadLetter],
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
+        transaction
+            .execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])
+            .map_err(|e| self.sql(e))?;
+        for letter in letters {
+            transaction
+                .execute(
+                    "INSERT INTO dead_letters
+                     (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        run_id,
+                        letter.id as i64,
+                        letter.handler,
+                        letter.meta.name,
+                        letter.meta.id.0 as i64,
+                        letter.state.as_str(),
+                        letter.attempts,
+                        letter.last_error,
+                        letter.payload
+                    ],
+                )
+                .map_err(|e| self.sql(e))?;
+        }
+        transaction.commit().map_err(|e| self.sql(e))
+    }
+
+    /// Run `run_id`'s recorded dead letters, oldest first.
+    pub fn dead_letters(&self, run_id: i64) -> Result<Vec<DeadLetterRecord>, StoreError> {
+        let connection = self.lock();
+        let mut query = connection
+            .prepare(
+                "SELECT id, handler, event, event_id, state, attempts, last_error, payload
+                 FROM dead_letters WHERE run_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = query
+            .query_map([run_id], |r| {
+                Ok(DeadLetterRecord {
+                    id: r.get::<_, i64>(0)? as u64,
+                    handler: r.get(1)?,
+                    event: r.get(2)?,
+                    event_id: r.get::<_, i64>(3)? as u64,
+                    state: r.get(4)?,
+                    attempts: r.get(5)?,
+                    last_error: r.get(6)?,
+                    payload: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Deletes run `run_id`'s recorded dead letters in state `dead`; returns how many.
+    pub fn purge_recorded_dead_letters(&self, run_id: i64) -> Result<usize, StoreError> {
+        self.lock()
+            .execute(
+                "DELETE FROM dead_letters WHERE run_id = ?1 AND state = 'dead'",
+                [run_id],
+            )
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Leaves a request for run `run_id`'s process; returns its id.
+    pub fn request(
+        &self,
+        run_id: i64,
+        action: &str,
+        argument: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let connection = self.lock();
+        connection
+            .execute(
+                "INSERT INTO commands (run_id, action, argument, requested_at) VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, action, argument, now_ms()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(connection.last_insert_rowid())
+    }
+
+    /// Run `run_id`'s requests not carried out yet, oldest first.
+    pub fn pending_requests(&self, run_id: i64) -> Result<Vec<CommandRecord>, StoreError> {
+        let connection = self.lock();
+        let mut query = connection
+            .prepare(
+                "SELECT id, action, argument FROM commands
+                 WHERE run_id = ?1 AND done_at IS NULL ORDER BY id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = query
+            .query_map([run_id], |r| {
+                Ok(CommandRecord {
+                    id: r.get(0)?,
+                    action: r.get(1)?,
+                    argument: r.get(2)?,
+                    result: None,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Records the answer to request `id`.
+    pub fn answer_request(&self, id: i64, ok: bool, message: &str) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE commands SET done_at = ?1, ok = ?2, result = ?3 WHERE id = ?4",
+                params![now_ms(), ok, message, id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Request `id`, with its answer if it has one.
+    pub fn request_status(&self, id: i64) -> Result<Option<CommandRecord>, StoreError> {
+        self.lock()
+            .query_row(
+                "SELECT id, action, argument, ok, result FROM commands WHERE id = ?1",
+                [id],
+                |r| {
+                    let ok: Option<bool> = r.get(3)?;
+                    let result: Option<String> = r.get(4)?;
+                    Ok(CommandRecord {
+                        id: r.get(0)?,
+                        action: r.get(1)?,
+                        argument: r.get(2)?,
+                        result: ok.map(|ok| (ok, result.unwrap_or_default())),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+}
