@@ -4,6 +4,7 @@
 //! macros.
 
 mod bootstrap;
+pub mod cli;
 mod coordinator;
 mod daemon;
 mod error;

@@ -41,7 +41,12 @@ pub enum LoggingError {
 
 /// The filter `COORD_LOG` and `COORD_BOOTSTRAP_VERBOSE` describe (default `info`).
 pub fn log_filter_from_env() -> Result<EnvFilter, LoggingError> {
-    let value = std::env::var("COORD_LOG").unwrap_or_else(|_| "info".to_owned());
+    filter_from_env_or("info")
+}
+
+/// The filter from the environment, with `default` when `COORD_LOG` is unset.
+fn filter_from_env_or(default: &str) -> Result<EnvFilter, LoggingError> {
+    let value = std::env::var("COORD_LOG").unwrap_or_else(|_| default.to_owned());
     let mut filter = EnvFilter::try_new(&value).map_err(|e| LoggingError::Filter {
         value: value.clone(),
         reason: e.to_string(),
@@ -66,7 +71,12 @@ pub fn log_filter_from_env() -> Result<EnvFilter, LoggingError> {
 /// file instead of stderr. Every line carries the span of the daemon or
 /// coordinator that wrote it.
 pub fn init_logging() -> Result<(), LoggingError> {
-    let filter = log_filter_from_env()?;
+    init_logging_or("info")
+}
+
+/// [`init_logging`] with `default` as the level when `COORD_LOG` is unset.
+pub(crate) fn init_logging_or(default: &str) -> Result<(), LoggingError> {
+    let filter = filter_from_env_or(default)?;
     let json = match std::env::var("COORD_LOG_FORMAT").as_deref() {
         Err(_) | Ok("text") | Ok("") => false,
         Ok("json") => true,
@@ -86,7 +96,11 @@ pub fn init_logging() -> Result<(), LoggingError> {
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let installed = match (json, file) {
-        (false, None) => builder.with_writer(std::io::stderr).try_init(),
+        (false, None) => builder
+            // Colours only for a person at a terminal, not for a file or a pipe.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .try_init(),
         (false, Some(file)) => builder.with_ansi(false).with_writer(file).try_init(),
         (true, None) => builder.json().with_writer(std::io::stderr).try_init(),
         (true, Some(file)) => builder.json().with_writer(file).try_init(),

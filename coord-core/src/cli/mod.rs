@@ -1,0 +1,373 @@
+//! The command line of a coord service, built on clap: the application's
+//! `main` hands [`run`] an [`App`] and returns the exit code it gets back.
+//!
+//! ```no_run
+//! # async fn main_() -> std::process::ExitCode {
+//! coord_core::cli::run(coord_core::cli::App::new("my_service")).await
+//! # }
+//! ```
+//!
+//! Exit codes: 0 when all is well, 1 when the command found a problem (a
+//! failed daemon, registry problems, a run that ended with errors) or could
+//! not do its work, 2 for a command line clap rejects.
+
+/// `println!` into a `String` page that [`emit`] prints at once. Writing to
+/// a `String` cannot fail.
+macro_rules! say {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+mod inspect;
+mod registry_view;
+mod serve;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::bootstrap::{BuildError, Coordination, CoordinationBuilder};
+use crate::error::UnknownName;
+use crate::logging::LoggingError;
+use crate::manager::DaemonError;
+use crate::store::{DEFAULT_DATA_DIR, StoreError};
+
+type Configure = dyn Fn(CoordinationBuilder) -> CoordinationBuilder + Send + Sync;
+type OnStart = dyn Fn(&Coordination) + Send + Sync;
+
+/// A service as its command line sees it: its name and how to build its coordination.
+pub struct App {
+    name: String,
+    configure: Box<Configure>,
+    default_duration: Option<Duration>,
+    on_start: Option<Box<OnStart>>,
+}
+
+impl App {
+    /// A service called `name` (used in help, messages and the state store).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            configure: Box::new(|builder| builder),
+            default_duration: None,
+            on_start: None,
+        }
+    }
+
+    /// Sets up the coordination builder (profiles, timeouts, restart policies).
+    pub fn configure(
+        mut self,
+        configure: impl Fn(CoordinationBuilder) -> CoordinationBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.configure = Box::new(configure);
+        self
+    }
+
+    /// How long `run` runs without `--duration`; unset, it runs until a signal.
+    pub fn default_duration(mut self, duration: Duration) -> Self {
+        self.default_duration = Some(duration);
+        self
+    }
+
+    /// Called with the coordination before bootstrap, e.g. to keep a handle for handlers.
+    pub fn on_start(mut self, on_start: impl Fn(&Coordination) + Send + Sync + 'static) -> Self {
+        self.on_start = Some(Box::new(on_start));
+        self
+    }
+
+    fn build(&self) -> Result<Coordination, BuildError> {
+        (self.configure)(Coordination::builder()).build()
+    }
+}
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The state store could not be opened, read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A name on the command line matches nothing.
+    #[error(transparent)]
+    UnknownName(#[from] UnknownName),
+    /// The coordination could not be built from the application's configuration.
+    #[error("the service's configuration is invalid: {0}")]
+    Build(#[from] BuildError),
+    /// Logging could not be set up from the environment.
+    #[error(transparent)]
+    Logging(#[from] LoggingError),
+    /// A daemon operation was refused.
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    /// Nothing has run with this data directory.
+    #[error(
+        "no state store at {}: nothing has run with this data directory; start the service \
+         with `{app} run`, or point --data-dir (or COORD_DATA_DIR) at the one it uses",
+        .path.display()
+    )]
+    NoStore {
+        /// The database file looked for.
+        path: PathBuf,
+        /// The application's name.
+        app: String,
+    },
+    /// The store has no run to show.
+    #[error("no run recorded in {}; start one with `{app} run`", .path.display())]
+    NoRun {
+        /// The database file.
+        path: PathBuf,
+        /// The application's name.
+        app: String,
+    },
+    /// A request that only the running process can carry out, with no process running.
+    #[error(
+        "run {run} is not running ({state}); only its process can {what}: start the service \
+         with `{app} run` and try again"
+    )]
+    NotRunning {
+        /// The latest run.
+        run: i64,
+        /// How it ended.
+        state: String,
+        /// What was asked.
+        what: &'static str,
+        /// The application's name.
+        app: String,
+    },
+    /// The running process did not carry out a request in time.
+    #[error(
+        "process {pid} did not answer the {action} request within {waited:?}; it answers while \
+         it records its state (twice a second), so it may be stuck or shutting down: see `{app} status`"
+    )]
+    NoAnswer {
+        /// The running process.
+        pid: u32,
+        /// What was asked.
+        action: String,
+        /// How long the CLI waited.
+        waited: Duration,
+        /// The application's name.
+        app: String,
+    },
+    /// `dlq replay` named a dead letter in a run whose queue is empty.
+    #[error(
+        "there is no dead letter {id}: the dead-letter queue of run {run} is empty \
+         (as the service last recorded it, twice a second)"
+    )]
+    NoDeadLetters {
+        /// The latest run.
+        run: i64,
+        /// The id asked for.
+        id: u64,
+    },
+    /// The running process refused a request.
+    #[error("the running service refused: {0}")]
+    Refused(String),
+    /// Signal handlers could not be installed, or stdout could not be written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: &'static str,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Runs and inspects a coord service",
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// The state store's directory.
+    #[arg(long, global = true, env = "COORD_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Without a command: `run` with these options.
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Bootstrap, start the daemons, run until SIGINT/SIGTERM or --duration, shut down
+    Run(RunArgs),
+    /// The latest run from the state store: process, bootstrap, daemons (exit 1 if one failed)
+    Status {
+        /// One JSON document instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Redraw every second until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// The startup order of daemons and coordinators, by level
+    Order,
+    /// Check the registry and the service's configuration (exit 1 on problems)
+    Validate,
+    /// The dependency graph of daemons and coordinators (hard and soft edges)
+    Graph {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Event subscriptions, orphaned and unused events, and the latest run's counts
+    Events,
+    /// The chain of dependencies that set the latest run's time to ready
+    CriticalChain {
+        /// The daemon or coordinator to trace (default: the last one to become ready).
+        name: Option<String>,
+    },
+    /// The dead-letter queue of the latest run
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct RunArgs {
+    /// Start only this profile's daemons (and the dependencies they need).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Stop after this many seconds instead of waiting for a signal.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+}
+
+#[derive(Subcommand, Debug)]
+enum DlqAction {
+    /// Every dead letter: handler, event, state, attempts, last error
+    List,
+    /// Deliver one dead letter again now (needs the service running)
+    Replay {
+        /// The dead letter's id, as `dlq list` shows it.
+        id: u64,
+    },
+    /// Remove the dead letters that are out of retries
+    Purge,
+}
+
+/// How `graph` writes the graph.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum GraphFormat {
+    /// Graphviz: `dot -Tsvg`.
+    Dot,
+    /// Mermaid: paste into Markdown.
+    Mermaid,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds (e.g. 15 or 2.5)"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("'{text}' is not a positive number of seconds"))
+}
+
+/// Runs the command line of `app` from the process's arguments; returns the exit code.
+pub async fn run(app: App) -> ExitCode {
+    run_with_args(app, std::env::args_os()).await
+}
+
+/// Runs the command line of `app` from `args` (the first is the program name).
+pub async fn run_with_args<I, T>(app: App, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::command()
+        .name(app.name.clone())
+        .try_get_matches_from(args)
+    {
+        Ok(matches) => match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(error) => return usage_error(error),
+        },
+        Err(error) => return usage_error(error),
+    };
+    match dispatch(&app, cli).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints clap's message; an unknown command also gets the list of valid ones.
+fn usage_error(error: clap::Error) -> ExitCode {
+    let code = error.exit_code();
+    let _ = error.print();
+    if error.kind() == clap::error::ErrorKind::InvalidSubcommand {
+        let commands: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        eprintln!("valid commands: {}", commands.join(", "));
+    }
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+/// Runs one command; `Ok(false)` means it ran and found a problem to report.
+async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
+    let data_dir = cli.data_dir;
+    let command = cli.command.unwrap_or(Command::Run(cli.run));
+    // A service logs its progress; the other commands print what they were
+    // asked for, and log only warnings unless COORD_LOG says otherwise.
+    let default_level = if matches!(command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    match crate::logging::init_logging_or(default_level) {
+        Ok(()) | Err(LoggingError::AlreadyInstalled) => {}
+        Err(error) => return Err(error.into()),
+    }
+    // Output goes to a page printed at the end, after an error too, so
+    // what was found before the error is still shown.
+    let mut out = String::new();
+    let result = match command {
+        Command::Run(args) => serve::run(app, &data_dir, args).await,
+        Command::Status { json, watch } => inspect::status(app, &data_dir, json, watch).await,
+        Command::Order => registry_view::order(&mut out),
+        Command::Validate => Ok(registry_view::validate(app, &mut out)),
+        Command::Graph { format } => {
+            out = registry_view::graph(format);
+            Ok(true)
+        }
+        Command::Events => inspect::events(app, &data_dir, &mut out),
+        Command::CriticalChain { name } => {
+            inspect::critical_chain(app, &data_dir, name.as_deref(), &mut out)
+        }
+        Command::Dlq { action } => inspect::dlq(app, &data_dir, action, &mut out).await,
+    };
+    emit(&out);
+    result
+}
+
+/// Prints `text` to stdout. A reader that went away (`| head`) is not an
+/// error worth a panic; any other write error is reported once on stderr.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {error}");
+    }
+}
