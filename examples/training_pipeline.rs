@@ -7,15 +7,15 @@
 //! then and is restarted by its policy.
 //!
 //! ```sh
-//! cargo run --example training_pipeline                    # runs 15 s with a live status line
-//! cargo run --example training_pipeline -- --duration 60
-//! cargo run --example training_pipeline -- status          # from another terminal
+//! cargo run --example training_pipeline                         # runs 15 s with a live status line
+//! cargo run --example training_pipeline -- run --duration 60 --profile models
+//! cargo run --example training_pipeline -- status               # from another terminal
+//! cargo run --example training_pipeline -- --help               # order, validate, graph, events, ...
 //! ```
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use coord::StateStore;
 use coord::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,8 @@ pub struct EventRouterCoordinator {
 
 impl Coordinator for EventRouterCoordinator {
     async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+        // Stands in for connecting to the message broker.
+        tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(Self {
             promoted: AtomicU32::new(0),
         })
@@ -95,6 +97,8 @@ pub struct DataPipelineOrchestrator {
 impl Coordinator for DataPipelineOrchestrator {
     async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
         let _router = ctx.dep::<EventRouterCoordinator>();
+        // Stands in for opening the game database.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(Self {
             batches: AtomicU32::new(0),
             games: AtomicU64::new(0),
@@ -129,6 +133,8 @@ pub struct PromotionController;
 
 impl Coordinator for PromotionController {
     async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+        // Stands in for loading the current best model.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         Ok(Self)
     }
 }
@@ -155,7 +161,26 @@ impl PromotionController {
         }
         Ok(())
     }
+
+    /// Uploads the promoted model; the registry is busy now and then, and the
+    /// dead-letter queue retries the upload (1 s later, then 2 s, ...).
+    #[subscribe]
+    async fn on_model_promoted(&self, event: &ModelPromoted) -> Result<(), BoxError> {
+        // PIPELINE_REGISTRY_DOWN=1 makes every upload fail, to watch the
+        // dead-letter queue retry and then keep the upload as `dead`.
+        let down = std::env::var_os("PIPELINE_REGISTRY_DOWN").is_some_and(|v| v == "1");
+        if down
+            || UPLOAD_TRIES
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(3)
+        {
+            return Err(format!("model registry busy, {} not uploaded", event.model).into());
+        }
+        Ok(())
+    }
 }
+
+static UPLOAD_TRIES: AtomicU32 = AtomicU32::new(0);
 
 /// The running coordination, for handlers to publish through.
 static COORDINATION: std::sync::OnceLock<Coordination> = std::sync::OnceLock::new();
@@ -184,7 +209,7 @@ pub struct FeedbackLoop;
          restart = on_failure)]
 pub struct AutoSync;
 
-#[daemon(DaemonType::Evaluation, runner = run_until_cancelled, depends_on = [DaemonType::EventRouter], category = "models")]
+#[daemon(DaemonType::Evaluation, runner = evaluate, depends_on = [DaemonType::EventRouter], category = "models")]
 pub struct Evaluation;
 
 #[daemon(DaemonType::AutoPromotion, runner = run_until_cancelled, depends_on = [DaemonType::Evaluation], category = "models")]
@@ -196,8 +221,16 @@ async fn run_until_cancelled(ctx: DaemonContext) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Loads the evaluation harness, then waits for work.
+async fn evaluate(ctx: DaemonContext) -> Result<(), BoxError> {
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    run_until_cancelled(ctx).await
+}
+
 /// Publishes a batch of games every second.
 async fn collect_games(ctx: DaemonContext) -> Result<(), BoxError> {
+    // Stands in for attaching to the self-play workers.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     ctx.ready();
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     let mut batch = 0u32;
@@ -235,147 +268,31 @@ async fn flaky_sync(ctx: DaemonContext) -> Result<(), BoxError> {
 
 // --- main ----------------------------------------------------------------------
 
-fn usage() -> String {
-    "usage: training_pipeline [--duration SECONDS] | status".to_owned()
+/// The pipeline's configuration: profiles, and `PIPELINE_DAEMONS` (comma
+/// separated) to enable only some daemons and their dependencies.
+fn configure(builder: coord::CoordinationBuilder) -> coord::CoordinationBuilder {
+    let builder = builder
+        .profile("data", [DaemonType::DataPipeline, DaemonType::AutoSync])
+        .profile(
+            "models",
+            [DaemonType::Evaluation, DaemonType::AutoPromotion],
+        );
+    match std::env::var("PIPELINE_DAEMONS") {
+        Ok(list) if !list.trim().is_empty() => {
+            builder.enable_daemons(list.split(',').map(|name| name.trim().to_owned()))
+        }
+        _ => builder,
+    }
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // COORD_LOG (default info), COORD_BOOTSTRAP_VERBOSE, COORD_LOG_FORMAT, COORD_LOG_FILE.
-    coord::init_logging()?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let data_dir = coord::data_dir_from_env();
-    match args.first().map(String::as_str) {
-        Some("status") => return status(&data_dir),
-        Some("--duration") | None => {}
-        Some(other) => return Err(format!("unknown argument '{other}'; {}", usage()).into()),
-    }
-    let duration = match args.get(1) {
-        Some(seconds) => Duration::from_secs(seconds.parse().map_err(|_| {
-            format!(
-                "--duration takes whole seconds, got '{seconds}'; {}",
-                usage()
-            )
-        })?),
-        None => Duration::from_secs(15),
-    };
-
-    let store = StateStore::open(&data_dir)?;
-    let run = store.begin_run()?;
-    println!("state store: {}", store.path().display());
-    println!(
-        "running for {duration:?} (Ctrl-C stops earlier); `-- status` from another terminal shows this run\n"
-    );
-
-    let coordination = Coordination::builder().build()?;
-    // Set once, before anything publishes; a second main would be a bug.
-    let _ = COORDINATION.set(coordination.clone());
-    let manager = coordination.start_daemon_manager();
-
-    // The live view: records every daemon's state in the store and prints one
-    // line, until told the run is over; then records the final states.
-    let view_done = coord::CancellationToken::new();
-    let view = {
-        let manager = manager.clone();
-        let done = view_done.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(Duration::from_millis(500));
-            loop {
-                let last = tokio::select! {
-                    _ = ticks.tick() => false,
-                    _ = done.cancelled() => true,
-                };
-                let statuses = manager.status();
-                let mut line = String::new();
-                for status in &statuses {
-                    if let Err(error) = store.record_daemon(run, status) {
-                        eprintln!("cannot record daemon state: {error}");
-                    }
-                    line.push_str(&format!("{}={} ", status.name, status.state));
-                }
-                print!("\r{line}");
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-                if last {
-                    return store;
-                }
-            }
-        })
-    };
-
-    let signal = coord::shutdown_signal()?;
-    let report = coordination
-        .run_until(async move {
-            tokio::select! {
-                name = signal => name,
-                _ = tokio::time::sleep(duration) => "duration elapsed",
-            }
-        })
-        .await;
-    view_done.cancel();
-    let store = view.await?;
-    let outcome = if report.bootstrap.is_ok() && report.start.is_ok() {
-        "clean"
-    } else {
-        "finished with errors"
-    };
-    store.end_run(run, outcome)?;
-
-    println!("\n\nsummary ({}):", report.ended_by);
-    println!(
-        "  coordinators initialised: {}",
-        report.bootstrap.status.initialized_coordinators.join(", ")
-    );
-    for error in &report.bootstrap.status.errors {
-        println!("  coordinator error: {error}");
-    }
-    for (event, counts) in coordination.events().counts() {
-        println!(
-            "  {event}: published {}, delivered {}, failed {}",
-            counts.published, counts.delivered, counts.failed
-        );
-    }
-    let sync = manager.daemon_status(DaemonType::AutoSync)?;
-    println!(
-        "  auto_sync restarted {} times by its policy (last error: {})",
-        sync.restarts_total,
-        sync.last_error.as_deref().unwrap_or("none")
-    );
-    println!(
-        "  daemons stopped in order: {}",
-        report.daemons_stopped.stopped.join(", ")
-    );
-    Ok(())
-}
-
-/// Prints the latest run and its daemons from the store; fails if a daemon failed.
-fn status(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let store = StateStore::open(data_dir)?;
-    let Some(run) = store.latest_run()? else {
-        println!("no run recorded in {}", store.path().display());
-        return Ok(());
-    };
-    let state = match (&run.outcome, run.ended_at_ms) {
-        (Some(outcome), _) => format!("ended: {outcome}"),
-        (None, _) => "running".to_owned(),
-    };
-    println!("run {} (pid {}): {state}", run.id, run.pid);
-    println!(
-        "{:<16} {:<10} {:>8}  last error",
-        "daemon", "state", "restarts"
-    );
-    let daemons = store.daemons(run.id)?;
-    for d in &daemons {
-        println!(
-            "{:<16} {:<10} {:>8}  {}",
-            d.name,
-            d.state,
-            d.restarts_total,
-            d.last_error.as_deref().unwrap_or("-")
-        );
-    }
-    if daemons.iter().any(|d| d.state == "failed") {
-        return Err("a daemon has failed".into());
-    }
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    let app = coord::cli::App::new("training_pipeline")
+        .configure(configure)
+        .default_duration(Duration::from_secs(15))
+        // Set once, before anything publishes: handlers publish through it.
+        .on_start(|coordination| {
+            let _ = COORDINATION.set(coordination.clone());
+        });
+    coord::cli::run(app).await
 }

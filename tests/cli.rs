@@ -1,0 +1,462 @@
+//! The CLI end to end, through the main job's binary (`cargo test` builds the
+//! examples): `run` in one process, `status`, `events`, `critical-chain` and
+//! `dlq` from others, and the commands that read only the registry.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example binary `cargo test` builds next to this test's directory.
+///
+/// `cargo test` builds the examples; `cargo test --test cli` alone does not,
+/// and would run whichever binary was built last.
+fn example() -> PathBuf {
+    let mut path = std::env::current_exe().expect("test binary");
+    path.pop(); // the test binary
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary = path
+        .join("examples")
+        .join(format!("training_pipeline{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo test` (it builds the examples) or `cargo build --example training_pipeline`",
+        binary.display()
+    );
+    binary
+}
+
+/// A data directory of this test alone, removed first.
+fn data_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("coord-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn cli(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(example())
+        .args(args)
+        .env("COORD_DATA_DIR", data_dir)
+        .env_remove("PIPELINE_DAEMONS")
+        .output()
+        .expect("the example runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A running service; killed if a test fails before it ends, so none outlives its test.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `run` with `args` and reads its stdout until the live view shows
+/// every daemon ready (off a terminal it prints a line per change).
+fn start_run(
+    data_dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Service, BufReader<ChildStdout>) {
+    let mut child = Command::new(example())
+        .args(args)
+        .env("COORD_DATA_DIR", data_dir)
+        .env_remove("PIPELINE_DAEMONS")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the main job starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+    let child = Service(child);
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            panic!("the main job ended before its daemons were ready:\n{seen}");
+        }
+        seen.push_str(&line);
+        let states: Vec<&str> = line.split_whitespace().collect();
+        if states.len() == 6 && states.iter().all(|s| s.ends_with("=ready")) {
+            return (child, reader);
+        }
+    }
+}
+
+/// Waits, up to a deadline, until `check` passes on a fresh `args` output:
+/// the running process writes the store twice a second.
+fn until(data_dir: &Path, args: &[&str], check: impl Fn(&Output) -> bool) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let output = cli(data_dir, args);
+        if check(&output) {
+            return output;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{}` never passed the check; last output:\n{}{}",
+            args.join(" "),
+            stdout(&output),
+            stderr(&output)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn run_is_seen_by_status_from_another_process_then_ends_clean() {
+    let dir = data_dir("run");
+    let (mut service, mut reader) = start_run(&dir, &["run", "--duration", "4"], &[]);
+
+    let output = cli(&dir, &["status", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("one JSON document");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["run"]["pid"], service.0.id(), "{status}");
+    assert_eq!(status["run"]["app"], "training_pipeline", "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    let daemons = status["daemons"].as_array().expect("daemons");
+    let names: Vec<&str> = daemons.iter().filter_map(|d| d["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "auto_promotion",
+            "auto_sync",
+            "data_pipeline",
+            "evaluation",
+            "event_router",
+            "feedback_loop"
+        ]
+    );
+    let coordinators = status["coordinators"].as_array().expect("coordinators");
+    assert_eq!(coordinators.len(), 3, "{status}");
+    assert!(
+        coordinators.iter().all(|c| c["state"] == "ready"),
+        "{status}"
+    );
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("read");
+    assert!(service.0.wait().expect("exits").success(), "{rest}");
+    assert!(rest.contains("summary (duration elapsed): clean"), "{rest}");
+    assert!(rest.contains("event games_collected: published"), "{rest}");
+
+    let output = cli(&dir, &["status"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("clean"), "{text}");
+    assert!(text.contains("event_router_coordinator"), "{text}");
+
+    // What the run recorded: event counts, and the chain that set its time to ready.
+    let output = cli(&dir, &["events"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("model_promoted               -> EventRouterCoordinator::on_model_promoted, PromotionController::on_model_promoted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("orphaned (published with no subscriber): none"),
+        "{text}"
+    );
+    let games = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("games_collected") && !l.contains("->"))
+        .expect("a count line for games_collected");
+    let published: u64 = games
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(published >= 2, "{text}");
+
+    let output = cli(&dir, &["critical-chain", "auto_sync"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    let chain: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("auto_sync @"))
+        .map(|l| {
+            l.trim_start_matches([' ', '└', '─'])
+                .split(' ')
+                .next()
+                .unwrap_or("")
+        })
+        .collect();
+    // data_pipeline becomes ready after feedback_loop (it warms up 150 ms), and
+    // promotion_controller is the last coordinator (it loads for 300 ms).
+    assert_eq!(
+        chain,
+        [
+            "auto_sync",
+            "data_pipeline",
+            "event_router",
+            "promotion_controller",
+            "data_pipeline_orchestrator",
+            "event_router_coordinator"
+        ],
+        "{text}"
+    );
+
+    let output = cli(&dir, &["critical-chain", "auto_synk"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "unknown daemon or coordinator 'auto_synk' (did you mean 'auto_sync'?); valid names:"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn status_exits_non_zero_for_a_killed_process_and_for_a_failed_daemon() {
+    let dir = data_dir("killed");
+    let (mut service, _reader) = start_run(&dir, &["run", "--duration", "60"], &[]);
+    service.0.kill().expect("SIGKILL");
+    service.0.wait().expect("reaped");
+    let output = cli(&dir, &["status"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "process {} is gone without shutting down",
+            service.0.id()
+        )),
+        "{}",
+        stdout(&output)
+    );
+
+    // A run whose store says a daemon failed, written as a running service would.
+    let dir = data_dir("failed");
+    let store = coord::StateStore::open(&dir).expect("store");
+    let run = store.begin_run().expect("run");
+    let mut sync = coord::DaemonStatus {
+        name: "auto_sync",
+        state: coord::DaemonState::Failed,
+        since: std::time::SystemTime::now(),
+        restarts_in_window: 5,
+        restarts_total: 5,
+        last_error: Some("sync peer reset the connection".into()),
+        next_restart_at: None,
+        waiting_on: Vec::new(),
+        stopped_because: None,
+        aborted: false,
+        ready_overdue: false,
+        started_at: None,
+        ready_at: None,
+    };
+    store.record_daemon(run, &sync).expect("record");
+    let output = cli(&dir, &["status"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("failed: auto_sync"), "{text}");
+    assert!(text.contains("sync peer reset the connection"), "{text}");
+    sync.state = coord::DaemonState::Ready;
+    store.record_daemon(run, &sync).expect("record");
+    let output = cli(&dir, &["status"]);
+    assert!(output.status.success(), "{}", stdout(&output));
+}
+
+#[test]
+fn dead_letters_are_listed_and_replayed_through_the_running_process() {
+    let dir = data_dir("dlq");
+    let (mut service, _reader) = start_run(
+        &dir,
+        &["run", "--duration", "60"],
+        &[("PIPELINE_REGISTRY_DOWN", "1")],
+    );
+    // The first model is promoted after three batches of games (about 3 s);
+    // its upload fails and goes to the dead-letter queue.
+    let listed = until(&dir, &["dlq", "list"], |o| {
+        stdout(o).contains("PromotionController::on_model_promoted")
+    });
+    let text = stdout(&listed);
+    assert!(text.contains("model_promoted"), "{text}");
+    assert!(text.contains("model registry busy"), "{text}");
+    let id = text
+        .lines()
+        .find(|l| l.contains("PromotionController::on_model_promoted"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("an id")
+        .to_owned();
+
+    let output = cli(&dir, &["dlq", "replay", "9999"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("unknown dead letter '9999'; valid names: "),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = cli(&dir, &["dlq", "replay", &id]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains(&format!("dead letter {id} handed to its handler again")),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = cli(&dir, &["dlq", "purge"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("purged"), "{}", stdout(&output));
+
+    // SIGTERM: the service shuts down gracefully and ends its run.
+    let pid = service.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    service.0.wait().expect("exits");
+    let output = cli(&dir, &["dlq", "replay", &id]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is not running"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn validate_passes_and_names_a_misconfigured_daemon() {
+    let dir = data_dir("validate");
+    let output = cli(&dir, &["validate"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "registry ok: 6 daemons (1 DaemonType enums), 3 coordinators, 5 subscriptions"
+        ),
+        "{text}"
+    );
+    let output = Command::new(example())
+        .arg("validate")
+        .env("COORD_DATA_DIR", &dir)
+        .env("PIPELINE_DAEMONS", "event_router,data_pipline")
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("unknown daemon 'data_pipline' (did you mean 'data_pipeline'?); valid names: event_router, data_pipeline"),
+        "{text}"
+    );
+    // Reading the registry never touches the data directory.
+    assert!(!dir.exists());
+}
+
+#[test]
+fn graph_has_hard_and_soft_edges_in_dot_and_mermaid() {
+    let dir = data_dir("graph");
+    let output = cli(&dir, &["graph"]);
+    let dot = stdout(&output);
+    assert!(output.status.success());
+    assert!(dot.starts_with("digraph coord {"), "{dot}");
+    for edge in [
+        "d_auto_sync -> d_data_pipeline;",
+        "d_auto_sync -> d_feedback_loop;",
+        "d_auto_promotion -> d_evaluation;",
+        "c_promotion_controller -> c_data_pipeline_orchestrator;",
+    ] {
+        assert!(dot.contains(edge), "{edge} missing from\n{dot}");
+    }
+    let output = cli(&dir, &["graph", "--format", "mermaid"]);
+    let mermaid = stdout(&output);
+    assert!(mermaid.starts_with("flowchart BT"), "{mermaid}");
+    assert!(
+        mermaid.contains("d_auto_sync --> d_data_pipeline"),
+        "{mermaid}"
+    );
+
+    let output = cli(&dir, &["graph", "--format", "png"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("[possible values: dot, mermaid]"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn order_prints_levels() {
+    let output = cli(&data_dir("order"), &["order"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("  level 0  event_router\n"), "{text}");
+    assert!(
+        text.contains("  level 1  data_pipeline, feedback_loop, evaluation\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  level 2  auto_sync, auto_promotion\n"),
+        "{text}"
+    );
+    assert!(text.contains("  level 2  promotion_controller\n"), "{text}");
+}
+
+#[test]
+fn unknown_names_get_the_list_of_valid_ones() {
+    let dir = data_dir("unknown");
+    let output = cli(&dir, &["stauts"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("unrecognized subcommand 'stauts'"), "{text}");
+    assert!(
+        text.contains(
+            "valid commands: run, status, order, validate, graph, events, critical-chain, dlq"
+        ),
+        "{text}"
+    );
+
+    let output = cli(&dir, &["run", "--profile", "model"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "unknown profile 'model' (did you mean 'models'?); valid names: data, models"
+        ),
+        "{text}"
+    );
+    // Refused before anything was recorded.
+    assert!(!dir.exists());
+
+    let output = cli(&dir, &["run", "--duration", "soon"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("'soon' is not a number of seconds"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = cli(&dir, &["status"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("no state store at"), "{text}");
+    assert!(
+        text.contains("start the service with `training_pipeline run`"),
+        "{text}"
+    );
+    assert!(!dir.exists(), "status must not create the data directory");
+}
