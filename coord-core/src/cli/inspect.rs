@@ -555,7 +555,7 @@ fn require_running(app: &App, run: &RunRecord, what: &'static str) -> Result<(),
         run: run.id,
         state: match state {
             RunState::Gone => format!("process {} is gone", run.pid),
-            _ => run.outcome.clone().unwrap_or_else(|| "ended".to_owned()),
+            _ => format!("ended: {}", run.outcome.as_deref().unwrap_or("unknown")),
         },
         what,
         app: app.name.clone(),
