@@ -1,8 +1,6 @@
 //! Commands that read the registry linked into this binary: `order`,
 //! `validate`, `graph`. They need no state store and no running service.
 
-use std::fmt::Write as _;
-
 use super::{App, CliError, GraphFormat};
 use crate::events::subscription_specs;
 use crate::order::StartupOrder;
@@ -72,93 +70,102 @@ pub(super) fn validate(app: &App, out: &mut String) -> bool {
     ok
 }
 
+/// A node of the graph: its id (prefixed, as a daemon and a coordinator
+/// may share a name), its name, and whether it is a coordinator.
+struct Node {
+    id: String,
+    name: &'static str,
+    coordinator: bool,
+}
+
+/// An edge from a dependent to what it depends on.
+struct Edge {
+    from: String,
+    to: String,
+    soft: bool,
+}
+
+fn nodes_and_edges() -> (Vec<Node>, Vec<Edge>) {
+    let registry = registry();
+    let daemon_id = |name: &str| format!("d_{name}");
+    let coordinator_id = |name: &str| format!("c_{name}");
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    for c in registry.coordinators() {
+        nodes.push(Node {
+            id: coordinator_id(c.name),
+            name: c.name,
+            coordinator: true,
+        });
+        edges.extend(c.depends_on.iter().map(|dep| Edge {
+            from: coordinator_id(c.name),
+            to: coordinator_id(dep),
+            soft: false,
+        }));
+    }
+    for d in registry.daemons() {
+        nodes.push(Node {
+            id: daemon_id(d.name),
+            name: d.name,
+            coordinator: false,
+        });
+        let hard = d.depends_on.iter().map(|dep| (dep, false));
+        let soft = d.soft_depends_on.iter().map(|dep| (dep, true));
+        edges.extend(hard.chain(soft).map(|(dep, soft)| Edge {
+            from: daemon_id(d.name),
+            to: daemon_id(dep),
+            soft,
+        }));
+    }
+    (nodes, edges)
+}
+
 /// The graph of daemons and coordinators; an edge points from a dependent to
 /// what it depends on, dashed when the dependency is soft.
 pub(super) fn graph(format: GraphFormat) -> String {
-    let registry = registry();
+    let (nodes, edges) = nodes_and_edges();
+    let (coordinators, daemons): (Vec<&Node>, Vec<&Node>) =
+        nodes.iter().partition(|n| n.coordinator);
     let mut out = String::new();
-    // Ids carry a prefix: a daemon and a coordinator may share a name.
-    let daemon_id = |name: &str| format!("d_{name}");
-    let coordinator_id = |name: &str| format!("c_{name}");
     match format {
         GraphFormat::Dot => {
-            out.push_str("digraph coord {\n  rankdir=BT;\n");
-            out.push_str("  subgraph cluster_coordinators {\n    label=\"coordinators\";\n");
-            for c in registry.coordinators() {
-                let _ = writeln!(
-                    out,
-                    "    {} [label=\"{}\", shape=ellipse];",
-                    coordinator_id(c.name),
-                    c.name
-                );
-            }
-            out.push_str("  }\n  subgraph cluster_daemons {\n    label=\"daemons\";\n");
-            for d in registry.daemons() {
-                let _ = writeln!(
-                    out,
-                    "    {} [label=\"{}\", shape=box];",
-                    daemon_id(d.name),
-                    d.name
-                );
-            }
-            out.push_str("  }\n");
-            for c in registry.coordinators() {
-                for dep in c.depends_on {
-                    let _ = writeln!(
-                        out,
-                        "  {} -> {};",
-                        coordinator_id(c.name),
-                        coordinator_id(dep)
-                    );
+            say!(out, "digraph coord {{\n  rankdir=BT;");
+            for (label, members, shape) in [
+                ("coordinators", &coordinators, "ellipse"),
+                ("daemons", &daemons, "box"),
+            ] {
+                say!(out, "  subgraph cluster_{label} {{\n    label=\"{label}\";");
+                for n in members {
+                    say!(out, "    {} [label=\"{}\", shape={shape}];", n.id, n.name);
                 }
+                say!(out, "  }}");
             }
-            for d in registry.daemons() {
-                for dep in d.depends_on {
-                    let _ = writeln!(out, "  {} -> {};", daemon_id(d.name), daemon_id(dep));
-                }
-                for dep in d.soft_depends_on {
-                    let _ = writeln!(
-                        out,
-                        "  {} -> {} [style=dashed, label=\"soft\"];",
-                        daemon_id(d.name),
-                        daemon_id(dep)
-                    );
-                }
+            for e in &edges {
+                let style = if e.soft {
+                    " [style=dashed, label=\"soft\"]"
+                } else {
+                    ""
+                };
+                say!(out, "  {} -> {}{style};", e.from, e.to);
             }
-            out.push_str("}\n");
+            say!(out, "}}");
         }
         GraphFormat::Mermaid => {
-            out.push_str("flowchart BT\n  subgraph coordinators\n");
-            for c in registry.coordinators() {
-                let _ = writeln!(out, "    {}([{}])", coordinator_id(c.name), c.name);
-            }
-            out.push_str("  end\n  subgraph daemons\n");
-            for d in registry.daemons() {
-                let _ = writeln!(out, "    {}[{}]", daemon_id(d.name), d.name);
-            }
-            out.push_str("  end\n");
-            for c in registry.coordinators() {
-                for dep in c.depends_on {
-                    let _ = writeln!(
-                        out,
-                        "  {} --> {}",
-                        coordinator_id(c.name),
-                        coordinator_id(dep)
-                    );
+            say!(out, "flowchart BT");
+            for (label, members) in [("coordinators", &coordinators), ("daemons", &daemons)] {
+                say!(out, "  subgraph {label}");
+                for n in members {
+                    if n.coordinator {
+                        say!(out, "    {}([{}])", n.id, n.name);
+                    } else {
+                        say!(out, "    {}[{}]", n.id, n.name);
+                    }
                 }
+                say!(out, "  end");
             }
-            for d in registry.daemons() {
-                for dep in d.depends_on {
-                    let _ = writeln!(out, "  {} --> {}", daemon_id(d.name), daemon_id(dep));
-                }
-                for dep in d.soft_depends_on {
-                    let _ = writeln!(
-                        out,
-                        "  {} -. soft .-> {}",
-                        daemon_id(d.name),
-                        daemon_id(dep)
-                    );
-                }
+            for e in &edges {
+                let arrow = if e.soft { "-. soft .->" } else { "-->" };
+                say!(out, "  {} {arrow} {}", e.from, e.to);
             }
         }
     }
