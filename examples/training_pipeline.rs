@@ -3,7 +3,7 @@
 //! Six daemons with the original runbook's ordering rules (event_router first;
 //! data_pipeline and feedback_loop before auto_sync; evaluation before
 //! auto_promotion), three coordinators, and typed events flowing
-//! games -> training -> evaluation -> promotion. `auto_sync` fails now and
+//! new games -> sync -> training -> evaluation -> promotion. `auto_sync` fails now and
 //! then and is restarted by its policy.
 //!
 //! ```sh
@@ -36,6 +36,12 @@ pub enum DaemonType {
 #[derive(Event, Clone, Debug, Serialize, Deserialize)]
 pub struct GamesCollected {
     pub games: u32,
+}
+
+/// The collected games reached the training store.
+#[derive(Event, Clone, Debug, Serialize, Deserialize)]
+pub struct GamesSynced {
+    pub total_games: u64,
 }
 
 /// A model finished training.
@@ -87,7 +93,7 @@ impl EventRouterCoordinator {
     }
 }
 
-/// Trains a model every third batch of games.
+/// Syncs collected games to the training store, and trains on them.
 #[coordinator(depends_on = [EventRouterCoordinator])]
 pub struct DataPipelineOrchestrator {
     batches: AtomicU32,
@@ -110,10 +116,18 @@ impl Coordinator for DataPipelineOrchestrator {
 impl DataPipelineOrchestrator {
     #[subscribe]
     async fn on_games_collected(&self, event: &GamesCollected) -> Result<(), BoxError> {
-        let games = self
+        let total_games = self
             .games
             .fetch_add(u64::from(event.games), Ordering::Relaxed)
             + u64::from(event.games);
+        publish(GamesSynced { total_games }).await;
+        Ok(())
+    }
+
+    /// Trains a new model every third synced batch.
+    #[subscribe]
+    async fn on_games_synced(&self, event: &GamesSynced) -> Result<(), BoxError> {
+        let games = event.total_games;
         let batch = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
         if batch.is_multiple_of(3) {
             let generation = batch / 3;

@@ -347,7 +347,7 @@ fn validate_passes_and_names_a_misconfigured_daemon() {
     assert!(output.status.success(), "{text}");
     assert!(
         text.contains(
-            "registry ok: 6 daemons (1 DaemonType enums), 3 coordinators, 5 subscriptions"
+            "registry ok: 6 daemons (1 DaemonType enums), 3 coordinators, 6 subscriptions"
         ),
         "{text}"
     );
