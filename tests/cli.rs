@@ -162,6 +162,20 @@ fn run_is_seen_by_status_from_another_process_then_ends_clean() {
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("clean"), "{text}");
+
+    // Every transition was recorded, not only the states seen twice a second.
+    let store = coord::StateStore::open(&dir).expect("store");
+    let run = store.latest_run().expect("query").expect("a run");
+    let states: Vec<String> = store
+        .transitions(run.id, "evaluation")
+        .expect("transitions")
+        .into_iter()
+        .map(|(state, _, _)| state)
+        .collect();
+    assert_eq!(
+        states,
+        ["starting", "running", "ready", "stopping", "stopped"]
+    );
     assert!(text.contains("event_router_coordinator"), "{text}");
 
     // What the run recorded: event counts, and the chain that set its time to ready.

@@ -790,3 +790,39 @@ async fn registered_daemons_are_managed_by_their_type() {
         (DaemonState::Stopped, Some("reg_router"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_transition_reaches_a_subscriber_in_order_with_its_error() {
+    script(
+        "tr_flaky",
+        Script {
+            fail_runs: 1,
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("tr_flaky", &[], &[])]).start_daemon_manager();
+    let mut transitions = manager.subscribe_transitions();
+    manager.start("tr_flaky").await.expect("known");
+    manager
+        .wait_for("tr_flaky", |s| s.state.is_ready())
+        .await
+        .expect("known");
+    manager.shutdown().await;
+    let mut seen = Vec::new();
+    while let Ok(t) = transitions.try_recv() {
+        seen.push((t.state.as_str(), t.error));
+    }
+    let failed = Some("tr_flaky failed on run 0".to_owned());
+    assert_eq!(
+        seen,
+        [
+            ("starting", None),
+            ("running", None),
+            ("backoff", failed.clone()),
+            ("running", failed.clone()),
+            ("ready", failed.clone()),
+            ("stopping", failed.clone()),
+            ("stopped", failed),
+        ]
+    );
+}

@@ -39,7 +39,7 @@ pub use location::Location;
 pub use logging::{LoggingError, init_logging, log_filter_from_env};
 pub use manager::{
     DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
-    DaemonState, DaemonStatus, HealthSummary, MissingDependency, StartReport,
+    DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
 };
 pub use order::StartupOrder;
 pub use registry::{

@@ -115,6 +115,22 @@ pub struct DaemonStatus {
     pub ready_at: Option<SystemTime>,
 }
 
+/// How many state changes a slow observer may fall behind before losing some.
+const TRANSITION_BUFFER: usize = 1024;
+
+/// One daemon state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonTransition {
+    /// The daemon.
+    pub name: &'static str,
+    /// The state it entered.
+    pub state: DaemonState,
+    /// When.
+    pub at: SystemTime,
+    /// Its last error at that moment (why it failed, or backs off).
+    pub error: Option<String>,
+}
+
 impl DaemonStatus {
     fn stopped(name: &'static str) -> Self {
         Self {
@@ -480,6 +496,11 @@ struct Supervisor {
 
 struct Inner {
     plan: Arc<DaemonPlan>,
+    /// Every state change, for observers such as the state store's recorder.
+    transitions: tokio::sync::broadcast::Sender<DaemonTransition>,
+    /// Set by the first subscriber; until then no transition is built (the
+    /// sender's own receiver count takes a lock).
+    observed: std::sync::atomic::AtomicBool,
     /// Weak: the coordination holds this manager, and daemons get a strong
     /// handle only while they run.
     coordination: WeakCoordination,
@@ -518,6 +539,8 @@ impl DaemonManager {
         Self {
             inner: Arc::new(Inner {
                 plan,
+                transitions: tokio::sync::broadcast::channel(TRANSITION_BUFFER).0,
+                observed: std::sync::atomic::AtomicBool::new(false),
                 coordination,
                 slots,
             }),
@@ -539,6 +562,16 @@ impl DaemonManager {
     pub async fn start_all(&self) -> StartReport {
         let order: Vec<usize> = self.plan().startup_order().collect();
         self.start_set(&order).await
+    }
+
+    /// Every daemon state change from now on, in the order they happened per
+    /// daemon. A receiver that falls more than 1024 changes behind loses the
+    /// oldest and is told how many (`RecvError::Lagged`).
+    pub fn subscribe_transitions(&self) -> tokio::sync::broadcast::Receiver<DaemonTransition> {
+        self.inner
+            .observed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.transitions.subscribe()
     }
 
     /// The names of the profiles configured on the builder.
@@ -719,6 +752,12 @@ impl DaemonManager {
     /// are written quietly, because waking every watcher costs more than the
     /// rest of a start (measured: it was the top entry of the start profile).
     fn update(&self, i: usize, change: impl FnOnce(&mut DaemonStatus)) {
+        // Built only when someone listens: most managers have no observer.
+        let observed = self
+            .inner
+            .observed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut transition = None;
         self.inner.slots[i].status.modify(|status| {
             let state = status.state;
             let overdue = status.ready_overdue;
@@ -728,6 +767,14 @@ impl DaemonManager {
             change(status);
             if status.state != state {
                 status.since = SystemTime::now();
+                if observed {
+                    transition = Some(DaemonTransition {
+                        name: status.name,
+                        state: status.state,
+                        at: status.since,
+                        error: status.last_error.clone(),
+                    });
+                }
             }
             (status.state != state && status.state.is_settled())
                 || status.ready_overdue != overdue
@@ -735,6 +782,10 @@ impl DaemonManager {
                 || status.restarts_total != restarts
                 || status.last_error.is_some() != had_error
         });
+        if let Some(transition) = transition {
+            // No receiver left is fine: the observer went away.
+            let _ = self.inner.transitions.send(transition);
+        }
     }
 
     fn is_active(&self, i: usize) -> bool {

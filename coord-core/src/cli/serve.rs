@@ -8,11 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, CliError, RunArgs};
 use crate::bootstrap::Coordination;
-use crate::manager::{DaemonManager, DaemonState, DaemonStatus};
+use crate::manager::{DaemonManager, DaemonState, DaemonStatus, DaemonTransition};
 use crate::run::shutdown_signal;
 use crate::store::{StateStore, StoreError};
 
@@ -31,6 +32,8 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
     })?;
     let coordination = app.build()?;
     let manager = coordination.start_daemon_manager();
+    // Subscribed before anything starts, so the store sees every transition.
+    let transitions = manager.subscribe_transitions();
     if let Some(profile) = &args.profile
         && !manager.profile_names().contains(profile)
     {
@@ -76,6 +79,7 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         run,
         coordination.clone(),
         manager.clone(),
+        transitions,
         recording.clone(),
     ));
     let start = match &args.profile {
@@ -194,6 +198,7 @@ async fn record_until(
     run: i64,
     coordination: Coordination,
     manager: DaemonManager,
+    mut transitions: broadcast::Receiver<DaemonTransition>,
     done: CancellationToken,
 ) {
     let mut view = LiveView::new();
@@ -204,7 +209,8 @@ async fn record_until(
             _ = done.cancelled() => true,
         };
         let statuses = manager.status();
-        if let Err(error) = record_once(&store, run, &coordination, &statuses).await {
+        let recorded = record_once(&store, run, &coordination, &mut transitions, &statuses).await;
+        if let Err(error) = recorded {
             // The service keeps running; `status` shows the last state written.
             tracing::warn!(%error, "cannot record the service's state");
         }
@@ -219,10 +225,26 @@ async fn record_once(
     store: &StateStore,
     run: i64,
     coordination: &Coordination,
+    transitions: &mut broadcast::Receiver<DaemonTransition>,
     statuses: &[DaemonStatus],
 ) -> Result<(), StoreError> {
+    loop {
+        match transitions.try_recv() {
+            Ok(transition) => store.record_transition(run, &transition)?,
+            Err(broadcast::error::TryRecvError::Lagged(lost)) => {
+                // The states below are still right; only the history has a gap.
+                tracing::warn!(
+                    lost,
+                    "daemon transitions changed faster than they could be recorded"
+                );
+            }
+            Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => {
+                break;
+            }
+        }
+    }
     for status in statuses {
-        store.record_daemon(run, status)?;
+        store.record_daemon_state(run, status)?;
     }
     let bus = coordination.events();
     for request in store.pending_requests(run)? {

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::bootstrap::BootstrapStatus;
-use crate::manager::DaemonStatus;
+use crate::manager::{DaemonStatus, DaemonTransition};
 
 mod schema;
 mod service;
@@ -377,7 +377,11 @@ impl StateStore {
         transaction.commit().map_err(|e| self.sql(e))
     }
 
-    /// Records a daemon's status for run `run_id`, and the transition if its state changed.
+    /// Records a daemon's status for run `run_id`, and the transition if its
+    /// state changed since the last record. (An observer of
+    /// [`DaemonManager::subscribe_transitions`](crate::DaemonManager::subscribe_transitions)
+    /// records every transition with [`Self::record_transition`] and the
+    /// status with [`Self::record_daemon_state`] instead.)
     pub fn record_daemon(&self, run_id: i64, status: &DaemonStatus) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(|e| self.sql(e))?;
@@ -389,39 +393,66 @@ impl StateStore {
             )
             .optional()
             .map_err(|e| self.sql(e))?;
-        let since = system_time_ms(status.since);
         if previous.as_deref() != Some(status.state.as_str()) {
-            transaction
-                .execute(
-                    "INSERT INTO daemon_transitions (run_id, daemon, state, at, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![run_id, status.name, status.state.as_str(), since, status.last_error],
-                )
-                .map_err(|e| self.sql(e))?;
-        }
-        transaction
-            .execute(
-                // The first start and ready times are kept: the critical chain is about coming up.
-                "INSERT INTO daemon_state (run_id, daemon, state, since, restarts_total, last_error,
-                                           first_started_at, first_ready_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (run_id, daemon) DO UPDATE SET
-                     state = excluded.state, since = excluded.since,
-                     restarts_total = excluded.restarts_total, last_error = excluded.last_error,
-                     first_started_at = coalesce(first_started_at, excluded.first_started_at),
-                     first_ready_at = coalesce(first_ready_at, excluded.first_ready_at)",
-                params![
-                    run_id,
-                    status.name,
-                    status.state.as_str(),
-                    since,
-                    status.restarts_total as i64,
-                    status.last_error,
-                    status.started_at.map(system_time_ms),
-                    status.ready_at.map(system_time_ms)
-                ],
+            insert_transition(
+                &transaction,
+                run_id,
+                status.name,
+                status.state.as_str(),
+                system_time_ms(status.since),
+                status.last_error.as_deref(),
             )
             .map_err(|e| self.sql(e))?;
+        }
+        upsert_daemon_state(&transaction, run_id, status).map_err(|e| self.sql(e))?;
         transaction.commit().map_err(|e| self.sql(e))
+    }
+
+    /// Records a daemon's current status for run `run_id`, without a transition.
+    pub fn record_daemon_state(
+        &self,
+        run_id: i64,
+        status: &DaemonStatus,
+    ) -> Result<(), StoreError> {
+        upsert_daemon_state(&self.lock(), run_id, status).map_err(|e| self.sql(e))
+    }
+
+    /// Records one daemon state change of run `run_id`.
+    pub fn record_transition(
+        &self,
+        run_id: i64,
+        transition: &DaemonTransition,
+    ) -> Result<(), StoreError> {
+        insert_transition(
+            &self.lock(),
+            run_id,
+            transition.name,
+            transition.state.as_str(),
+            system_time_ms(transition.at),
+            transition.error.as_deref(),
+        )
+        .map_err(|e| self.sql(e))
+    }
+
+    /// Run `run_id`'s recorded transitions of `daemon`, oldest first: (state, at ms, error).
+    pub fn transitions(
+        &self,
+        run_id: i64,
+        daemon: &str,
+    ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
+        let connection = self.lock();
+        let mut query = connection
+            .prepare(
+                "SELECT state, at, error FROM daemon_transitions
+                 WHERE run_id = ?1 AND daemon = ?2 ORDER BY at, id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = query
+            .query_map(params![run_id, daemon], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
     /// The last recorded state of every daemon in run `run_id`, by name.
@@ -448,6 +479,52 @@ impl StateStore {
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
+}
+
+fn insert_transition(
+    connection: &Connection,
+    run_id: i64,
+    daemon: &str,
+    state: &str,
+    at_ms: i64,
+    error: Option<&str>,
+) -> rusqlite::Result<()> {
+    connection
+        .execute(
+            "INSERT INTO daemon_transitions (run_id, daemon, state, at, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run_id, daemon, state, at_ms, error],
+        )
+        .map(|_| ())
+}
+
+fn upsert_daemon_state(
+    connection: &Connection,
+    run_id: i64,
+    status: &DaemonStatus,
+) -> rusqlite::Result<()> {
+    connection
+        .execute(
+            // The first start and ready times are kept: the critical chain is about coming up.
+            "INSERT INTO daemon_state (run_id, daemon, state, since, restarts_total, last_error,
+                                       first_started_at, first_ready_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (run_id, daemon) DO UPDATE SET
+                 state = excluded.state, since = excluded.since,
+                 restarts_total = excluded.restarts_total, last_error = excluded.last_error,
+                 first_started_at = coalesce(first_started_at, excluded.first_started_at),
+                 first_ready_at = coalesce(first_ready_at, excluded.first_ready_at)",
+            params![
+                run_id,
+                status.name,
+                status.state.as_str(),
+                system_time_ms(status.since),
+                status.restarts_total as i64,
+                status.last_error,
+                status.started_at.map(system_time_ms),
+                status.ready_at.map(system_time_ms)
+            ],
+        )
+        .map(|_| ())
 }
 
 /// The columns [`run_record`] reads, in its order.
