@@ -734,7 +734,7 @@ impl DaemonManager {
                     });
                 }
                 report.stopped.push(plan.specs[i].name);
-                if self.status_of(i).aborted {
+                if self.inner.slots[i].status.read(|s| s.aborted) {
                     report.aborted.push(plan.specs[i].name);
                 }
             }
@@ -1233,6 +1233,12 @@ impl DaemonManager {
     ) -> Exit {
         cancel.cancel();
         self.update(i, |s| s.state = DaemonState::Stopping);
+        // Most runners end as soon as they see the cancellation: one poll
+        // first, and only one that has to wait arms the shutdown timer.
+        let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *run).poll(cx))).await;
+        if first.is_ready() {
+            return Exit::Stopped { aborted: false };
+        }
         match tokio::time::timeout(self.plan().configs[i].shutdown_timeout, run).await {
             Ok(_) => Exit::Stopped { aborted: false },
             // Dropping the future is the abort: the instance ends with it.
