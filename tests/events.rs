@@ -443,3 +443,54 @@ async fn duplicate_closure_names_are_refused() {
         "a handler named 'dup::x' already subscribes to 'job'; names must be unique per event type"
     );
 }
+
+#[tokio::test]
+async fn a_handler_that_waits_still_sees_its_event_and_passes_on_the_correlation() {
+    let bus = coord::EventBus::new(BusConfig::default());
+    let (seen, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let publisher = bus.clone();
+    let first = seen.clone();
+    // It waits before reading its event and publishing: the rest of the call
+    // runs in the subscriber's worker, not in the publisher.
+    bus.subscribe("test::waits", move |job: Job| {
+        let (bus, seen) = (publisher.clone(), first.clone());
+        async move {
+            tokio::task::yield_now().await;
+            // Sent as it is, not unwrapped: a panic here would only reach the dead-letter queue.
+            let meta = EventMeta::current().map(|m| (m.id, m.correlation_id));
+            let _ = seen.send(("waits", meta));
+            bus.publish(Evaluated {
+                model: format!("job-{}", job.0),
+                score: 0.5,
+            })
+            .await;
+            Ok(())
+        }
+    })
+    .expect("unique name");
+    bus.subscribe("test::evaluated", move |_: Evaluated| {
+        let seen = seen.clone();
+        async move {
+            let meta = EventMeta::current().map(|m| (m.id, m.correlation_id));
+            let _ = seen.send(("evaluated", meta));
+            Ok(())
+        }
+    })
+    .expect("unique name");
+
+    bus.publish(Job(1)).await;
+    let (name, job) = seen_rx.recv().await.expect("the job handler ran");
+    assert_eq!(name, "waits");
+    let (job_id, job_correlation) = job.expect("a waiting handler still sees its event");
+    assert_eq!(
+        job_correlation, job_id,
+        "a root event is its own correlation"
+    );
+    let (name, evaluated) = seen_rx.recv().await.expect("the evaluated handler ran");
+    assert_eq!(name, "evaluated");
+    let (evaluated_id, evaluated_correlation) = evaluated.expect("its event");
+    assert_ne!(evaluated_id, job_id);
+    assert_eq!(evaluated_correlation, job_id);
+    // Outside any handler there is no current event.
+    assert!(EventMeta::current().is_none());
+}

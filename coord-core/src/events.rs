@@ -68,22 +68,53 @@ pub struct EventMeta {
 }
 
 tokio::task_local! {
-    /// The event being handled (and the handler's owner), while a handler runs.
-    static HANDLING: Handling;
+    /// The event being handled (and the handler's owner), while a handler
+    /// runs in its subscriber's worker task.
+    static HANDLING: (EventMeta, &'static str);
 }
 
-/// The task-local value while handlers run: the event, and the running
-/// handler's owner (a `Cell` so one scope serves every inline handler of a publish).
-type Handling = (EventMeta, std::cell::Cell<&'static str>);
+/// The event being handled by handlers a publisher polls inline, and the
+/// running handler's owner; lives on the publisher's stack for one pass.
+struct Inline {
+    meta: *const EventMeta,
+    owner: std::cell::Cell<&'static str>,
+}
 
-fn handling(meta: &EventMeta, owner: &'static str) -> Handling {
-    (meta.clone(), std::cell::Cell::new(owner))
+thread_local! {
+    /// The [`Inline`] of the pass running on this thread, or null. A plain
+    /// pointer, not a task-local scope: entering a scope per publish cost a
+    /// tenth of a one-handler publish, and the pass is synchronous.
+    static INLINE: std::cell::Cell<*const Inline> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Puts back the previous [`INLINE`] when a pass ends, also by unwinding.
+struct InlineGuard(*const Inline);
+
+impl Drop for InlineGuard {
+    fn drop(&mut self) {
+        INLINE.with(|current| current.set(self.0));
+    }
+}
+
+/// Calls `f` with the event being handled and the handler's owner, if a
+/// handler is running here: inline on this thread, or in this worker task.
+fn with_handling<R>(f: impl FnOnce(&EventMeta, &'static str) -> R) -> Option<R> {
+    let inline = INLINE.with(std::cell::Cell::get);
+    if !inline.is_null() {
+        // SAFETY: `deliver` points INLINE at an `Inline` (and its `meta` at the
+        // envelope's) on its stack only for a synchronous pass on this thread,
+        // and its guard resets it before either goes away, unwinding included.
+        let inline = unsafe { &*inline };
+        // SAFETY: as above; the envelope outlives the pass.
+        return Some(f(unsafe { &*inline.meta }, inline.owner.get()));
+    }
+    HANDLING.try_with(|(meta, owner)| f(meta, owner)).ok()
 }
 
 impl EventMeta {
     /// The metadata of the event the current handler is handling.
     pub fn current() -> Option<EventMeta> {
-        HANDLING.try_with(|(meta, _)| meta.clone()).ok()
+        with_handling(|meta, _| meta.clone())
     }
 }
 
@@ -534,9 +565,8 @@ impl EventBus {
             return None;
         }
         let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
-        let (correlation_id, inherited_source) = HANDLING
-            .try_with(|(meta, owner)| (meta.correlation_id, owner.get()))
-            .unwrap_or((id, "external"));
+        let (correlation_id, inherited_source) =
+            with_handling(|meta, owner| (meta.correlation_id, owner)).unwrap_or((id, "external"));
         let meta = EventMeta {
             id,
             name: Cow::Borrowed(E::NAME),
@@ -822,10 +852,15 @@ async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<E>>) {
     let mut queued: Vec<(&Subscriber<E>, Work<E>)> = Vec::new();
     // Counted once per publish: the counter is shared by all of the topic's subscribers.
     let mut delivered = 0;
-    // One task-local scope for the whole pass: entering one per handler was a
-    // fifth of the cost of a call. (Scoped and sync: a Context held across an
-    // await would make this future !Send.)
-    HANDLING.sync_scope(handling(&envelope.meta, "external"), || {
+    // The inline pass: synchronous, and scoped so that neither its raw
+    // pointers nor a Context are held across the awaits below (the future
+    // would not be Send).
+    {
+        let inline = Inline {
+            meta: &envelope.meta,
+            owner: std::cell::Cell::new("external"),
+        };
+        let _restore = InlineGuard(INLINE.with(|current| current.replace(&inline)));
         for subscriber in &topic.subscribers {
             let shared = &subscriber.shared;
             if shared
@@ -837,7 +872,7 @@ async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<E>>) {
                 queued.push((subscriber, Work::Deliver(Arc::clone(envelope))));
                 continue;
             }
-            HANDLING.with(|(_, owner)| owner.set(shared.owner));
+            inline.owner.set(shared.owner);
             let mut call = (subscriber.handler)(envelope);
             // A noop waker is enough: the worker polls a waiting call again at once.
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -862,13 +897,13 @@ async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<E>>) {
                 Ok(Poll::Pending) => {
                     // Only a call that has to wait is wrapped (and boxed) for the worker.
                     let call: BoxFuture<'static, Result<(), String>> = Box::pin(CatchPanic(
-                        HANDLING.scope(handling(&envelope.meta, shared.owner), call),
+                        HANDLING.scope((envelope.meta.clone(), shared.owner), call),
                     ));
                     queued.push((subscriber, Work::Finish(Arc::clone(envelope), call)));
                 }
             }
         }
-    });
+    }
     if delivered > 0 {
         topic
             .counts
@@ -949,7 +984,7 @@ async fn run_worker<E: Event>(
         let (envelope, result) = match work {
             Work::Deliver(envelope) => {
                 let call =
-                    HANDLING.scope(handling(&envelope.meta, shared.owner), handler(&envelope));
+                    HANDLING.scope((envelope.meta.clone(), shared.owner), handler(&envelope));
                 let result = run_handler(call, shared.timeout).await;
                 (envelope, result)
             }
