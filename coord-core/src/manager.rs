@@ -507,7 +507,7 @@ struct Inner {
     slots: Vec<Slot>,
 }
 
-/// Starts, supervises and stops the daemons of a [`Coordination`].
+/// Starts, supervises and stops the daemons of a [`Coordination`](crate::Coordination).
 #[derive(Clone)]
 pub struct DaemonManager {
     inner: Arc<Inner>,
