@@ -474,3 +474,53 @@ fn unknown_names_get_the_list_of_valid_ones() {
     );
     assert!(!dir.exists(), "status must not create the data directory");
 }
+
+#[test]
+fn status_watch_redraws_until_interrupted_and_events_lists_orphans() {
+    // A run as a service would have recorded it: one event type nobody handles.
+    let dir = data_dir("watch");
+    let store = coord::StateStore::open(&dir).expect("store");
+    let run = store.begin_run().expect("run");
+    let counts = std::collections::BTreeMap::from([(
+        "disk_full",
+        coord::EventCounts {
+            published: 2,
+            orphaned: 2,
+            ..Default::default()
+        },
+    )]);
+    store
+        .record_events(run, &Default::default(), &counts)
+        .expect("record");
+    let output = cli(&dir, &["events"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("orphaned (published with no subscriber): disk_full"),
+        "{text}"
+    );
+
+    let mut watch = Command::new(example())
+        .args(["status", "--watch", "--json"])
+        .env("COORD_DATA_DIR", &dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("status --watch starts");
+    let mut lines = BufReader::new(watch.stdout.take().expect("piped")).lines();
+    // Two documents: the first at once, the second a second later.
+    for _ in 0..2 {
+        let line = lines.next().expect("a line").expect("utf-8");
+        let status: serde_json::Value = serde_json::from_str(&line).expect("JSON per line");
+        assert_eq!(status["run"]["id"], run);
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let exit = watch.wait().expect("exits");
+    assert!(
+        exit.success(),
+        "Ctrl-C ends --watch with the last status's code: {exit}"
+    );
+}
