@@ -72,7 +72,10 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
     }
 
     let bootstrap = coordination.bootstrap().await;
-    store.record_bootstrap(run, &bootstrap.status)?;
+    if let Err(error) = store.record_bootstrap(run, &bootstrap.status) {
+        // The service runs on; `status` will lack the bootstrap table.
+        tracing::warn!(%error, "cannot record the bootstrap result");
+    }
     let recording = CancellationToken::new();
     let recorder = tokio::spawn(record_until(
         Arc::clone(&store),
@@ -83,6 +86,7 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         recording.clone(),
     ));
     let start = match &args.profile {
+        // Checked to exist before anything started.
         Some(profile) => manager.start_profile(profile).await?,
         None => manager.start_all().await,
     };
