@@ -10,8 +10,9 @@ use super::{App, CliError, DlqAction};
 use crate::bootstrap::CoordinatorState;
 use crate::error::UnknownName;
 use crate::events::subscription_specs;
+use crate::manager::DaemonState;
 use crate::registry::registry;
-use crate::store::{CoordinatorRecord, DATABASE_FILE, DaemonRecord, RunRecord, StateStore};
+use crate::store::{CoordinatorRecord, DATABASE_FILE, DaemonRecord, RunRecord, StateStore, now_ms};
 
 /// How long `dlq replay|purge` waits for the running process to answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);
@@ -34,13 +35,6 @@ fn latest_run(app: &App, store: &StateStore) -> Result<RunRecord, CliError> {
         path: store.path().to_path_buf(),
         app: app.name.clone(),
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// `1.2s`, `3m04s`, `2h05m`: short, for tables.
@@ -91,7 +85,10 @@ fn status_view(app: &App, store: &StateStore) -> Result<StatusView, CliError> {
     let run = latest_run(app, store)?;
     let daemons = store.daemons(run.id)?;
     let state = run_state(&run);
-    let healthy = state != RunState::Gone && daemons.iter().all(|d| d.state != "failed");
+    let healthy = state != RunState::Gone
+        && daemons
+            .iter()
+            .all(|d| d.state != DaemonState::Failed.as_str());
     Ok(StatusView {
         store: store.path().display().to_string(),
         coordinators: store.coordinators(run.id)?,
@@ -179,7 +176,7 @@ fn print_status(app: &App, view: &StatusView, out: &mut String) {
     let failed: Vec<&str> = view
         .daemons
         .iter()
-        .filter(|d| d.state == "failed")
+        .filter(|d| d.state == DaemonState::Failed.as_str())
         .map(|d| d.name.as_str())
         .collect();
     if !failed.is_empty() {

@@ -157,7 +157,8 @@ pub struct StateStore {
     path: PathBuf,
 }
 
-fn now_ms() -> i64 {
+/// Now, in milliseconds since the Unix epoch, as the store keeps times.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
