@@ -86,14 +86,17 @@ pub fn coordinator(cx: &mut Ctxt, attr: &CoordinatorAttr, item: &syn::ItemStruct
 }
 
 fn report_repeats(cx: &mut Ctxt, list: &[Path], key: &str) {
+    // Compared as text: `Path: PartialEq` needs syn's `extra-traits`, which
+    // this crate does not enable (a workspace build only got it from another crate).
+    let texts: Vec<String> = list
+        .iter()
+        .map(|p| p.to_token_stream().to_string().replace(' ', ""))
+        .collect();
     for (i, dep) in list.iter().enumerate() {
-        if list[..i].iter().any(|earlier| earlier == dep) {
+        if texts[..i].contains(&texts[i]) {
             cx.error_spanned_by(
                 dep,
-                format!(
-                    "`{}` is listed twice in `{key}`; remove one",
-                    dep.to_token_stream().to_string().replace(' ', "")
-                ),
+                format!("`{}` is listed twice in `{key}`; remove one", texts[i]),
             );
         }
     }
