@@ -27,6 +27,23 @@ pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
         (&attr.soft_depends_on, "soft_depends_on"),
     ] {
         for dep in list {
+            // Daemons are named as their variant, like the entry itself; a bare
+            // name is most often a coordinator, which the type error would
+            // only call a mismatched type.
+            if dep.leading_colon.is_none() && dep.segments.len() == 1 {
+                let enum_path = attr.enum_path();
+                let enum_name = last_ident(&enum_path);
+                cx.error_spanned_by(
+                    dep,
+                    format!(
+                        "`{}` is not a `{enum_name}` variant: a daemon's `{key}` names other daemons, \
+                         e.g. `{enum_name}::EventRouter`; if it is a coordinator, drop it: every \
+                         coordinator is initialised before any daemon starts",
+                        describe(dep)
+                    ),
+                );
+                continue;
+            }
             if last_ident(dep) == variant {
                 cx.error_spanned_by(
                     dep,
