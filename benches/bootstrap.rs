@@ -50,7 +50,7 @@ fn leak_name(prefix: &str, i: usize) -> &'static str {
 }
 
 /// Specs for `deps` (node i depends on deps[i]), all of coordinator type `C`.
-fn specs<C: Coordinator + coord::__private::CoordinatorNode>(
+fn specs<C: Coordinator + coord::RegisteredCoordinator>(
     prefix: &str,
     deps: &[Vec<usize>],
 ) -> Vec<&'static CoordinatorSpec> {

@@ -43,7 +43,7 @@ macro_rules! test_coordinator {
             }
 
             async fn shutdown(&self) -> Result<(), BoxError> {
-                record(format!("shutdown:{}", <Self as coord::__private::CoordinatorNode>::NAME));
+                record(format!("shutdown:{}", <Self as coord::RegisteredCoordinator>::NAME));
                 Ok(())
             }
         }

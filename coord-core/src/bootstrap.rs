@@ -443,14 +443,13 @@ impl CoordinationBuilder {
         };
         let index: HashMap<&str, usize> =
             all.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-        let unknown =
-            |name: &str| UnknownName::new("coordinator", name, all.iter().map(|s| s.name));
         let mut selected = vec![self.enabled.is_none(); all.len()];
         if let Some(enabled) = &self.enabled {
             // Enabling a coordinator enables what it depends on.
             let mut stack = Vec::new();
             for name in enabled {
-                stack.push(*index.get(name.as_str()).ok_or_else(|| unknown(name))?);
+                let spec = crate::registry::find_coordinator(&all, name)?;
+                stack.push(index[spec.name]);
             }
             while let Some(i) = stack.pop() {
                 if selected[i] {
@@ -510,10 +509,8 @@ impl CoordinationBuilder {
         }
         let mut timeouts = vec![self.init_timeout; specs.len()];
         for (name, timeout) in &self.init_timeouts {
-            let i = *position.get(name.as_str()).ok_or_else(|| {
-                UnknownName::new("coordinator", name, specs.iter().map(|s| s.name))
-            })?;
-            timeouts[i] = *timeout;
+            let spec = crate::registry::find_coordinator(&specs, name)?;
+            timeouts[position[spec.name]] = *timeout;
         }
         let records = vec![Record::pending(); specs.len()];
         Ok(Coordination {
@@ -647,11 +644,12 @@ impl Coordination {
         self.inner.bus.publish(event).await;
     }
 
-    /// Subscribes the `#[subscribe]` methods of coordinator `name`'s instance.
-    fn wire(&self, name: &'static str, instance: &crate::registry::AnyCoordinator) {
-        for spec in subscription_specs().filter(|s| s.coordinator == name) {
-            if let Err(error) = spec.wire(&self.inner.bus, Arc::clone(instance)) {
-                tracing::error!(handler = spec.name, %error, "not wired");
+    /// Subscribes the `#[subscribe]` methods of coordinator `spec`'s instance.
+    fn wire(&self, spec: &CoordinatorSpec, instance: &crate::registry::AnyCoordinator) {
+        let id = spec.instance_type();
+        for handler in subscription_specs().filter(|s| s.coordinator_type() == id) {
+            if let Err(error) = handler.wire(&self.inner.bus, Arc::clone(instance), spec.name) {
+                tracing::error!(handler = handler.name(), %error, "not wired");
             }
         }
     }
@@ -661,10 +659,10 @@ impl Coordination {
     pub fn rewire_event_subscriptions(&self) -> Vec<SubscriptionStatus> {
         let plan = &self.inner.plan;
         for &i in &plan.order {
-            let name = plan.specs[i].name;
-            self.inner.bus.unsubscribe_owner(name);
-            if let Some(instance) = self.inner.instances.get_by_name(name) {
-                self.wire(name, &instance);
+            let spec = plan.specs[i];
+            self.inner.bus.unsubscribe_owner(spec.name);
+            if let Some(instance) = self.inner.instances.get_by_name(spec.name) {
+                self.wire(spec, &instance);
             }
         }
         self.subscription_status()
@@ -675,32 +673,51 @@ impl Coordination {
         let plan = &self.inner.plan;
         let records = self.records();
         let wired = self.inner.bus.subscriptions();
-        let mut all: Vec<SubscriptionStatus> = subscription_specs()
-            .map(|spec| {
-                let not_wired = match plan.position.get(spec.coordinator) {
-                    None => Some(format!("coordinator '{}' is not enabled", spec.coordinator)),
-                    Some(&i) => match (&records[i].state, &records[i].error) {
-                        (CoordinatorState::Ready, _) => None,
-                        (_, Some(error)) => Some(error.to_string()),
-                        (state, None) => {
-                            Some(format!("coordinator '{}' is {state}", spec.coordinator))
-                        }
-                    },
+        let mut all = Vec::new();
+        for spec in subscription_specs() {
+            let id = spec.coordinator_type();
+            let event = spec.event();
+            let handler: &'static str = spec.name();
+            let owners: Vec<usize> = plan
+                .order
+                .iter()
+                .copied()
+                .filter(|&i| plan.specs[i].instance_type() == id)
+                .collect();
+            if owners.is_empty() {
+                let coordinator = registry()
+                    .coordinators()
+                    .iter()
+                    .find(|c| c.instance_type() == id)
+                    .map_or_else(|| spec.coordinator_type_name(), |c| c.name);
+                all.push(SubscriptionStatus {
+                    handler,
+                    event,
+                    coordinator,
+                    wired: false,
+                    reason: Some(format!("coordinator '{coordinator}' is not enabled")),
+                });
+            }
+            for i in owners {
+                let coordinator = plan.specs[i].name;
+                let not_wired = match (&records[i].state, &records[i].error) {
+                    (CoordinatorState::Ready, _) => None,
+                    (_, Some(error)) => Some(error.to_string()),
+                    (state, None) => Some(format!("coordinator '{coordinator}' is {state}")),
                 };
-                let event = spec.event();
                 let on_bus = wired
                     .get(event)
-                    .is_some_and(|handlers| handlers.iter().any(|h| h == spec.name));
-                SubscriptionStatus {
-                    handler: spec.name,
+                    .is_some_and(|handlers| handlers.iter().any(|h| h == handler));
+                all.push(SubscriptionStatus {
+                    handler,
                     event,
-                    coordinator: spec.coordinator,
+                    coordinator,
                     wired: not_wired.is_none() && on_bus,
                     reason: not_wired
                         .or_else(|| (!on_bus).then(|| "not subscribed on the bus".to_owned())),
-                }
-            })
-            .collect();
+                });
+            }
+        }
         all.sort_by_key(|s| s.handler);
         all
     }
@@ -834,13 +851,9 @@ impl Coordination {
         name: &str,
     ) -> Result<BootstrapReport, UnknownName> {
         let plan = &self.inner.plan;
-        let root = *plan.position.get(name).ok_or_else(|| {
-            UnknownName::new(
-                "coordinator",
-                name,
-                plan.order.iter().map(|&i| plan.specs[i].name),
-            )
-        })?;
+        let ordered: Vec<&'static CoordinatorSpec> =
+            plan.order.iter().map(|&i| plan.specs[i]).collect();
+        let root = plan.position[crate::registry::find_coordinator(&ordered, name)?.name];
         let _operation = self.inner.operations.lock().await;
         let mut affected = vec![false; plan.specs.len()];
         let mut stack = vec![root];
@@ -1067,7 +1080,7 @@ impl Coordination {
         match result {
             Ok(instance) => {
                 // Wired before dependents start, so their initialisers' events reach it.
-                self.wire(spec.name, &instance);
+                self.wire(spec, &instance);
                 self.inner
                     .instances
                     .insert(spec.name, spec.instance_type(), instance);

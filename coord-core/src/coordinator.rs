@@ -7,12 +7,13 @@ use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
 use crate::error::BoxError;
+use crate::location::Location;
 use crate::registry::AnyCoordinator;
-use crate::static_check::NodeRef;
+use crate::static_check::CoordNodeRef;
 
 /// A component initialised once at bootstrap, after its `depends_on` list.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` does not implement `Coordinator`",
+    message = "[coord::E0012] `{Self}` does not implement `Coordinator`",
     label = "missing `impl Coordinator for {Self}`",
     note = "every `#[coordinator]` type needs an initializer:\n      impl Coordinator for {Self} {{\n          async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {{ /* build it */ }}\n      }}"
 )]
@@ -28,26 +29,50 @@ pub trait Coordinator: Sized + Send + Sync + 'static {
     }
 }
 
-/// Implemented by `#[coordinator]`: the item's name and compile-time graph node.
+/// Implemented by `#[coordinator]`: what the item is called and how it is linked.
+///
+/// Every item here comes from the struct's own definition, so a coordinator
+/// named through an alias, a re-export or a macro fragment is the same
+/// coordinator.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a coordinator",
+    message = "[coord::E0010] `{Self}` is not a coordinator",
     label = "not a `#[coordinator]` type",
-    note = "only types marked `#[coordinator(...)]` can be named in a coordinator's `depends_on`; add `#[coordinator]` to `{Self}` or remove it from the list"
+    note = "only types marked `#[coordinator]` can be listed in a coordinator's `depends_on` or reached with `ctx.dep::<T>()`",
+    note = "a daemon is never a coordinator's dependency (every coordinator is initialised before any daemon starts); a type from another crate cannot be a coordinator here"
 )]
-pub trait CoordinatorNode: 'static {
-    /// The snake_case name used in config, on the CLI and in logs.
+pub trait RegisteredCoordinator: Send + Sync + 'static {
+    /// The coordinator type itself (lets bounds on it be checked only once it is a coordinator).
+    #[doc(hidden)]
+    type Itself: ?Sized;
+    /// The default runtime name: snake_case of the struct, or `#[coordinator(name = "...")]`.
     const NAME: &'static str;
-    /// The node the compile-time cycle check walks.
-    const NODE: NodeRef;
+    /// The struct's name as written.
+    const TYPE_NAME: &'static str;
+    /// Where the struct is declared (module path, file, line).
+    const LOCATION: Location;
+    /// Identity of the struct (a hash of its full path).
+    #[doc(hidden)]
+    const ID: u64;
+    /// Identities of the `depends_on` entries, in the order written.
+    #[doc(hidden)]
+    const DEP_IDS: &'static [u64];
+    /// The node the compile-time checks walk.
+    #[doc(hidden)]
+    const NODE: CoordNodeRef;
 }
 
-/// Implemented by `#[coordinator(depends_on = [T])]` for each declared `T`.
+/// Implemented by `#[coordinator(depends_on = [T])]` for each `T` it declares,
+/// as `T: DependencyOf<ThatCoordinator>`.
+///
+/// `REPEAT` is 0 except for an entry that repeats an earlier one under another
+/// spelling; that mistake is reported by the compile-time check instead of a
+/// conflict between two impls.
 #[diagnostic::on_unimplemented(
-    message = "coordinator `{Self}` does not declare a dependency on `{T}`",
-    label = "`{T}` is not in the `depends_on` list of `{Self}`",
-    note = "add `{T}` to `#[coordinator(depends_on = [...])]` on `{Self}`: only declared dependencies are initialised before it"
+    message = "[coord::E0011] coordinator `{C}` does not declare a dependency on `{Self}`",
+    label = "`{Self}` is not in the `depends_on` list of `{C}`",
+    note = "add `{Self}` to `#[coordinator(depends_on = [...])]` on `{C}`: only declared dependencies are initialised before it"
 )]
-pub trait DependsOn<T> {}
+pub trait DependencyOf<C: ?Sized, const REPEAT: usize = 0> {}
 
 /// Initialised coordinators, shared by concurrent initialisers.
 ///
@@ -144,36 +169,46 @@ impl Instances {
 /// What the initializer of coordinator `C` can reach: its declared dependencies.
 pub struct InitContext<'a, C> {
     instances: &'a Instances,
+    name: &'static str,
     _coordinator: PhantomData<fn() -> C>,
 }
 
-impl<'a, C: CoordinatorNode> InitContext<'a, C> {
-    /// A context over already-initialised coordinators.
-    pub fn new(instances: &'a Instances) -> Self {
+impl<C> std::fmt::Debug for InitContext<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitContext")
+            .field("coordinator", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, C> InitContext<'a, C> {
+    /// A context over already-initialised coordinators, for the coordinator called `name`.
+    pub fn new(instances: &'a Instances, name: &'static str) -> Self {
         Self {
             instances,
+            name,
             _coordinator: PhantomData,
         }
     }
 
-    /// The name of the coordinator being initialised.
+    /// The runtime name of the coordinator being initialised.
     pub fn name(&self) -> &'static str {
-        C::NAME
+        self.name
     }
 
     /// A declared dependency, already initialised.
-    pub fn dep<T: Coordinator>(&self) -> Arc<T>
+    pub fn dep<T: RegisteredCoordinator>(&self) -> Arc<T>
     where
-        C: DependsOn<T>,
+        T::Itself: DependencyOf<C>,
     {
         match self.instances.get::<T>() {
             Some(dep) => dep,
             // Bootstrap runs an initializer only once every declared dependency is in
-            // `instances`, and `DependsOn` proves T is declared: reaching this is a coord bug.
+            // `instances`, and `DependencyOf` proves T is declared: reaching this is a coord bug.
             None => panic!(
                 "coord bug: `{}` was initialised before its dependency `{}`",
-                C::NAME,
-                std::any::type_name::<T>()
+                self.name,
+                T::TYPE_NAME
             ),
         }
     }

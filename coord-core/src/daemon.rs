@@ -17,11 +17,17 @@ use crate::bootstrap::{Coordination, NotInitialized};
 use crate::coordinator::Coordinator;
 use crate::error::{BoxError, UnknownName};
 use crate::restart::RestartConfig;
+use crate::static_check::DaemonGraph;
 
 /// A boxed, sendable future, the erased form of runners and initialisers.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An enum whose variants name the daemons of a service; use `#[derive(DaemonType)]`.
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0009] `{Self}` is not a daemon type",
+    label = "`{Self}` does not `#[derive(DaemonType)]`",
+    note = "`#[daemon(Enum::Variant, ...)]` registers a variant of an enum marked `#[derive(DaemonType)]`; add the derive to `{Self}`:\n      #[derive(DaemonType, Clone, Copy, Debug, PartialEq, Eq, Hash)]"
+)]
 pub trait DaemonKind:
     Copy + Eq + Hash + Debug + Send + Sync + 'static + FromStr<Err = UnknownName>
 {
@@ -29,6 +35,9 @@ pub trait DaemonKind:
     const TYPE_NAME: &'static str;
     /// Every variant, in declaration order.
     const ALL: &'static [Self];
+    /// Every variant's and its entry's compile-time node; read by the checks.
+    #[doc(hidden)]
+    const GRAPH: &'static DaemonGraph;
     /// The snake_case name used in config, on the CLI and in logs.
     fn name(&self) -> &'static str;
     /// The variant's position in declaration order.
@@ -273,7 +282,7 @@ impl DaemonContext {
 
 /// A function that can run a daemon: `async fn(DaemonContext) -> Result<(), E>`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be used as a daemon runner",
+    message = "[coord::E0013] `{Self}` cannot be used as a daemon runner",
     label = "expected `async fn(ctx: DaemonContext) -> Result<(), E>`",
     note = "a runner takes the context by value and returns `Result<(), E>` where `E: Into<BoxError>`, e.g.\n      async fn run_my_daemon(ctx: DaemonContext) -> Result<(), BoxError> {{ ctx.ready(); ctx.cancelled().await; Ok(()) }}\n  its future must be `Send + 'static`"
 )]
@@ -295,6 +304,45 @@ where
         let fut = self(ctx);
         Box::pin(async move { fut.await.map_err(Into::into) })
     }
+}
+
+/// What a daemon runner's call returns: a future of `Result<(), E>`.
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0013] `{Self}` is not what a daemon runner returns",
+    label = "expected `async fn(ctx: DaemonContext) -> Result<(), E>`",
+    note = "a runner is an async fn that takes the context by value and returns `Result<(), E>` where `E: Into<BoxError>`, e.g.\n      async fn run_my_daemon(ctx: DaemonContext) -> Result<(), BoxError> {{ ctx.ready(); ctx.cancelled().await; Ok(()) }}"
+)]
+pub trait RunnerOutput {
+    /// Boxes the future, erasing its error type.
+    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
+    where
+        Self: Send + 'static;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F, E> RunnerOutput for F
+where
+    F: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
+    where
+        Self: Send + 'static,
+    {
+        Box::pin(async move { self.await.map_err(Into::into) })
+    }
+}
+
+/// Erases a runner's future; `#[daemon]` calls it on `runner(ctx)`.
+///
+/// `Send` is required here, on the future itself, so that a value held across
+/// an `.await` that is not `Send` is reported by rustc with the value and the
+/// `.await` it is held across.
+pub fn runner_future<F>(future: F) -> BoxFuture<'static, Result<(), BoxError>>
+where
+    F: RunnerOutput + Send + 'static,
+{
+    future.boxed()
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -31,9 +31,10 @@ use crate::restart::backoff_delay;
 
 /// A typed event; use `#[derive(Event)]`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not an event",
+    message = "[coord::E0016] `{Self}` is not an event",
     label = "not an `Event`",
-    note = "derive it: #[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)] on `{Self}`"
+    note = "an event is a type of your own marked `#[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]`",
+    note = "a type from another crate cannot be an event itself: wrap it in one of yours, e.g. `#[derive(Event, ...)] pub struct ModelSaved(pub String);`"
 )]
 pub trait Event: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The stable name, e.g. `training_completed`.
@@ -1061,51 +1062,112 @@ impl<F: Future<Output = Result<(), BoxError>>> Future for CatchPanic<F> {
 /// What a [`SubscriptionSpec`]'s binding is asked to do.
 #[doc(hidden)]
 pub enum BindingRequest<'a> {
-    /// Name the event type.
+    /// Describe the handler: its event and coordinator.
     Describe,
-    /// Subscribe the method of this instance.
-    Wire(&'a EventBus, crate::registry::AnyCoordinator),
+    /// Subscribe the method of this instance, owned by the coordinator called `owner`.
+    Wire(&'a EventBus, crate::registry::AnyCoordinator, &'static str),
+}
+
+/// What a binding tells about its handler.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct BindingInfo {
+    /// The event type's stable name.
+    pub event: &'static str,
+    /// The coordinator struct's name as written.
+    pub coordinator_type: &'static str,
+    /// The coordinator's type.
+    pub coordinator_id: TypeId,
 }
 
 /// One `#[subscribe]` method, registered by `#[subscriptions]`.
 pub struct SubscriptionSpec {
-    /// `Coordinator::method`, e.g. `DataPipelineOrchestrator::on_training_completed`.
-    pub name: &'static str,
-    /// The coordinator whose instance handles the events.
-    pub coordinator: &'static str,
-    /// Where the method was declared.
-    pub location: crate::location::Location,
-    /// One generic function both names the event and wires the method, so a
-    /// mistake in the method's types is reported once, not once per use.
-    #[doc(hidden)]
-    pub binding: fn(BindingRequest<'_>) -> Result<&'static str, SubscribeError>,
+    method: &'static str,
+    location: crate::location::Location,
+    binding: fn(BindingRequest<'_>) -> Result<BindingInfo, SubscribeError>,
 }
 
 impl SubscriptionSpec {
-    /// The event type's stable name.
-    pub fn event(&self) -> &'static str {
-        match (self.binding)(BindingRequest::Describe) {
-            Ok(name) => name,
-            // Describe never subscribes, so it cannot fail.
-            Err(_) => "(unknown)",
+    /// The registration of one method; `#[subscriptions]` calls this.
+    ///
+    /// One generic function both describes the handler and wires it, so a
+    /// mistake in the method's types is reported once, not once per use.
+    #[doc(hidden)]
+    pub const fn new(
+        method: &'static str,
+        location: crate::location::Location,
+        binding: fn(BindingRequest<'_>) -> Result<BindingInfo, SubscribeError>,
+    ) -> Self {
+        Self {
+            method,
+            location,
+            binding,
         }
     }
 
-    /// Subscribes the method of an initialised instance.
+    fn info(&self) -> BindingInfo {
+        match (self.binding)(BindingRequest::Describe) {
+            Ok(info) => info,
+            // Describe never subscribes, so it cannot fail.
+            Err(_) => BindingInfo {
+                event: "(unknown)",
+                coordinator_type: "(unknown)",
+                coordinator_id: TypeId::of::<()>(),
+            },
+        }
+    }
+
+    /// `Coordinator::method`, e.g. `DataPipelineOrchestrator::on_training_completed`.
+    pub fn name(&'static self) -> &'static str {
+        // Built once per handler and kept: specs are registered statics.
+        static NAMES: OnceLock<Mutex<HashMap<usize, &'static str>>> = OnceLock::new();
+        let names = NAMES.get_or_init(Mutex::default);
+        let key = std::ptr::from_ref(self) as usize;
+        *lock(names).entry(key).or_insert_with(|| {
+            Box::leak(format!("{}::{}", self.info().coordinator_type, self.method).into_boxed_str())
+        })
+    }
+
+    /// The method's name.
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// The event type's stable name.
+    pub fn event(&self) -> &'static str {
+        self.info().event
+    }
+
+    /// The coordinator type whose instance handles the events.
+    pub fn coordinator_type(&self) -> TypeId {
+        self.info().coordinator_id
+    }
+
+    /// The coordinator struct's name as written.
+    pub fn coordinator_type_name(&self) -> &'static str {
+        self.info().coordinator_type
+    }
+
+    /// Where the method was declared.
+    pub fn location(&self) -> crate::location::Location {
+        self.location
+    }
+
+    /// Subscribes the method of an initialised instance of the coordinator called `owner`.
     pub fn wire(
         &self,
         bus: &EventBus,
         instance: crate::registry::AnyCoordinator,
+        owner: &'static str,
     ) -> Result<(), SubscribeError> {
-        (self.binding)(BindingRequest::Wire(bus, instance)).map(|_| ())
+        (self.binding)(BindingRequest::Wire(bus, instance, owner)).map(|_| ())
     }
 }
 
 impl fmt::Debug for SubscriptionSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubscriptionSpec")
-            .field("name", &self.name)
-            .field("coordinator", &self.coordinator)
+            .field("method", &self.method)
             .field("event", &self.event())
             .finish_non_exhaustive()
     }
@@ -1120,24 +1182,24 @@ pub fn subscription_specs() -> impl Iterator<Item = &'static SubscriptionSpec> {
 
 /// Implemented for coordinators: what `#[subscriptions]` requires of its type.
 #[diagnostic::on_unimplemented(
-    message = "`#[subscriptions]` is on `{Self}`, which is not a coordinator",
+    message = "[coord::E0015] `#[subscriptions]` is on `{Self}`, which is not a coordinator",
     label = "not a `#[coordinator]` type",
     note = "handlers run on an initialised coordinator instance: mark `{Self}` with `#[coordinator]` and implement `Coordinator`, or subscribe a closure at run time with `bus.subscribe::<E>(name, f)`"
 )]
 pub trait SubscribingCoordinator:
-    crate::coordinator::Coordinator + crate::coordinator::CoordinatorNode
+    crate::coordinator::Coordinator + crate::coordinator::RegisteredCoordinator
 {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: crate::coordinator::Coordinator + crate::coordinator::CoordinatorNode>
+impl<T: crate::coordinator::Coordinator + crate::coordinator::RegisteredCoordinator>
     SubscribingCoordinator for T
 {
 }
 
 /// What a `#[subscribe]` method returns: `Result<(), E>` with `E: Into<BoxError>`.
 #[diagnostic::on_unimplemented(
-    message = "a `#[subscribe]` handler must return `Result<(), E>`, not `{Self}`",
+    message = "[coord::E0015] a `#[subscribe]` handler must return `Result<(), E>`, not `{Self}`",
     label = "expected `Result<(), E>` where `E: Into<BoxError>`",
     note = "the expected signature is `async fn on_event(&self, event: &MyEvent) -> Result<(), BoxError>`"
 )]
@@ -1158,22 +1220,28 @@ impl<E: Into<BoxError>> HandlerResult for Result<(), E> {
 pub type MethodCall<C, E> =
     fn(Arc<C>, Arc<Envelope<E>>) -> BoxFuture<'static, Result<(), BoxError>>;
 
-/// Names the event of, or subscribes, method `call` of coordinator `C`.
-#[doc(hidden)]
-pub fn wire_method<C: SubscribingCoordinator, E: Event>(
+/// Describes, or subscribes, method `call` of coordinator `C` handling `E`;
+/// `#[subscriptions]` calls it for each `#[subscribe]` method.
+pub fn subscribe_method<C: SubscribingCoordinator, E: Event>(
     request: BindingRequest<'_>,
-    name: &'static str,
+    method: &'static str,
     call: MethodCall<C, E>,
-) -> Result<&'static str, SubscribeError> {
-    let BindingRequest::Wire(bus, instance) = request else {
-        return Ok(E::NAME);
+) -> Result<BindingInfo, SubscribeError> {
+    let info = BindingInfo {
+        event: E::NAME,
+        coordinator_type: C::TYPE_NAME,
+        coordinator_id: TypeId::of::<C>(),
+    };
+    let BindingRequest::Wire(bus, instance, owner) = request else {
+        return Ok(info);
     };
     let Ok(instance) = instance.downcast::<C>() else {
         // Bootstrap passes each coordinator's own instance; a mismatch is a coord bug.
-        unreachable!("subscription {name} was given another coordinator's instance");
+        unreachable!("subscription {method} was given another coordinator's instance");
     };
     let handler: Handler<E> =
         Arc::new(move |envelope| call(Arc::clone(&instance), Arc::clone(envelope)));
-    bus.subscribe_handler(Arc::from(name), Some(C::NAME), handler)?;
-    Ok(E::NAME)
+    let name = format!("{}::{method}", C::TYPE_NAME);
+    bus.subscribe_handler(Arc::from(name), Some(owner), handler)?;
+    Ok(info)
 }

@@ -24,7 +24,7 @@ pub use bootstrap::{
     CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, InitError,
     NotInitialized, SharedError, ShutdownError, ShutdownReport, SubscriptionStatus,
 };
-pub use coordinator::{Coordinator, DependsOn, InitContext, Instances};
+pub use coordinator::{Coordinator, DependencyOf, InitContext, Instances, RegisteredCoordinator};
 pub use daemon::{
     BoxFuture, DaemonConfig, DaemonContext, DaemonKind, DaemonRunner, HealthProbe, ReadyWatch,
     RestartPolicy,
@@ -42,9 +42,11 @@ pub use manager::{
     DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
 };
 pub use order::StartupOrder;
+pub use order::{CycleStep, DroppedSoftEdge};
 pub use registry::{
-    AnyCoordinator, CoordinatorSpec, DaemonKindSpec, DaemonSpec, OrderError, Registry,
-    RegistryProblem, RegistryProblems, RunnerFn, registry, startup_order, validate_registry,
+    AnyCoordinator, CoordinatorRegistration, CoordinatorSpec, DaemonKindSpec, DaemonSpec,
+    OrderError, Registry, RegistryProblem, RegistryProblems, RunnerFn, registry, startup_order,
+    validate_registry,
 };
 pub use restart::RestartConfig;
 pub use run::{RunReport, shutdown_signal};
@@ -54,24 +56,21 @@ pub use store::{
     data_dir_from_env,
 };
 
+/// The functions generated code passes your items through; their bounds are
+/// where a runner or a handler with the wrong shape is reported.
+pub mod contract {
+    pub use crate::daemon::{RunnerOutput, runner_future};
+    pub use crate::events::subscribe_method;
+}
+
 /// Items the macros expand to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coordinator::CoordinatorNode;
-    pub use crate::events::{BindingRequest, wire_method};
+    pub use crate::events::{BindingInfo, BindingRequest};
     pub use crate::static_check::{
-        CoordNode, DaemonEntry, NodeRef, Verdict, check_coordinator_cycles, check_daemon_kind,
-        node_id,
+        CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
+        DaemonSlot, Finding, HARD, Message, SOFT, check_coordinator, check_daemon_entry,
+        explain_coordinator, explain_daemon_entry, node_id, repeat_position,
     };
     pub use inventory;
-
-    use crate::{BoxError, BoxFuture, DaemonContext, DaemonRunner};
-
-    /// Runs `runner`; the bound is where a wrong runner signature is reported.
-    pub fn run_daemon<R: DaemonRunner>(
-        runner: R,
-        ctx: DaemonContext,
-    ) -> BoxFuture<'static, Result<(), BoxError>> {
-        runner.run(ctx)
-    }
 }

@@ -311,6 +311,14 @@ impl DaemonPlan {
             .filter(|(_, s)| **s)
             .map(|(s, _)| *s)
             .collect();
+        // Names are how the plan finds daemons: two enums' same-named
+        // variants are refused here as `validate_registry()` refuses them.
+        if let Some(problem) = crate::registry::duplicate_daemon_names(&specs)
+            .into_iter()
+            .next()
+        {
+            return Err(problem.into());
+        }
         let position: HashMap<&'static str, usize> =
             specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
         let mut deps = Vec::with_capacity(specs.len());
@@ -350,6 +358,12 @@ impl DaemonPlan {
             item: "daemon",
             cycle,
         })?;
+        // A soft dependency that closed a cycle is not waited for either.
+        for dropped in order.dropped_soft_edges() {
+            tracing::warn!(%dropped, "soft dependency dropped from the startup order");
+            let (from, to) = (position[dropped.from], position[dropped.to]);
+            soft_deps[from].retain(|&d| d != to);
+        }
         let levels: Vec<Vec<usize>> = order
             .levels()
             .iter()

@@ -5,21 +5,22 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use crate::coordinator::{Coordinator, CoordinatorNode, InitContext, Instances};
+use crate::coordinator::{Coordinator, InitContext, Instances, RegisteredCoordinator};
 use crate::daemon::{BoxFuture, DaemonContext, DaemonKind, RestartPolicy};
 use crate::error::{BoxError, UnknownName};
 use crate::location::Location;
-use crate::order::{self, OrderNode, StartupOrder};
-use crate::static_check::DaemonEntry;
+use crate::order::{self, DroppedSoftEdge, OrderNode, StartupOrder};
+use crate::static_check::{CoordNodeRef, DaemonGraph};
 
 /// The erased runner of a daemon.
 pub type RunnerFn = fn(DaemonContext) -> BoxFuture<'static, Result<(), BoxError>>;
 /// An initialised coordinator, erased.
 pub type AnyCoordinator = Arc<dyn Any + Send + Sync>;
-type InitFn = fn(Arc<Instances>) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>>;
+type InitFn =
+    fn(Arc<Instances>, &'static str) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>>;
 type ShutdownFn = for<'a> fn(&'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<(), BoxError>>;
 
-/// One `#[daemon(...)]` entry.
+/// One daemon, as the registry lists it: its entry, named by its enum.
 #[derive(Debug)]
 pub struct DaemonSpec {
     /// snake_case name, e.g. `auto_sync`.
@@ -42,28 +43,39 @@ pub struct DaemonSpec {
     pub location: Location,
 }
 
-/// One `#[derive(DaemonType)]` enum: the variants that need entries.
+/// One `#[derive(DaemonType)]` enum, registered by the derive.
 #[derive(Debug)]
 pub struct DaemonKindSpec {
     /// The enum's name, e.g. `DaemonType`.
     pub type_name: &'static str,
-    /// Variants as written, in declaration order.
-    pub variants: &'static [&'static str],
-    /// snake_case names, parallel to `variants`.
-    pub names: &'static [&'static str],
-    /// The `#[daemon]` entries, parallel to `variants`.
-    pub entries: &'static [DaemonEntry],
+    /// The enum's type, which identifies it (two enums may share a name).
+    pub type_id: fn() -> TypeId,
+    /// Its variants and their entries.
+    pub graph: &'static DaemonGraph,
     /// Where the enum was declared.
     pub location: Location,
 }
 
-/// One `#[coordinator(...)]` type.
+impl DaemonKindSpec {
+    /// Variants as written, in declaration order.
+    pub fn variants(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.graph.nodes.iter().map(|n| n.get().variant())
+    }
+
+    /// snake_case names, in declaration order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.graph.nodes.iter().map(|n| n.get().name())
+    }
+}
+
+/// One `#[coordinator]` type as the registry lists it.
 pub struct CoordinatorSpec {
-    /// snake_case name, e.g. `data_pipeline_orchestrator`.
+    /// The runtime name, e.g. `data_pipeline_orchestrator`; qualified with its
+    /// module path when two linked coordinators would otherwise share it.
     pub name: &'static str,
     /// The struct's name as written.
     pub type_name: &'static str,
-    /// Names of coordinators initialised before this one.
+    /// Runtime names of the coordinators initialised before this one.
     pub depends_on: &'static [&'static str],
     /// Where the type was declared.
     pub location: Location,
@@ -83,15 +95,17 @@ impl fmt::Debug for CoordinatorSpec {
 }
 
 impl CoordinatorSpec {
-    /// The spec of coordinator `C`; `#[coordinator]` calls this.
-    pub const fn new<C: Coordinator + CoordinatorNode>(
-        type_name: &'static str,
+    /// A spec for coordinator type `C` under a name and dependency list of
+    /// your choosing, for programs that assemble coordinator sets at run time
+    /// (plugins, tests, benchmarks). `#[coordinator]` is the usual way.
+    pub fn named<C: Coordinator + RegisteredCoordinator>(
+        name: &'static str,
         depends_on: &'static [&'static str],
         location: Location,
     ) -> Self {
         Self {
-            name: C::NAME,
-            type_name,
+            name,
+            type_name: C::TYPE_NAME,
             depends_on,
             location,
             type_id: TypeId::of::<C>,
@@ -105,26 +119,12 @@ impl CoordinatorSpec {
         (self.type_id)()
     }
 
-    /// A spec for coordinator type `C` under another name and dependency list,
-    /// for programs that assemble coordinator sets at run time (plugins,
-    /// tests, benchmarks). `#[coordinator]` is the usual way to make a spec.
-    pub fn named<C: Coordinator + CoordinatorNode>(
-        name: &'static str,
-        depends_on: &'static [&'static str],
-        location: Location,
-    ) -> Self {
-        Self {
-            name,
-            ..Self::new::<C>(std::any::type_name::<C>(), depends_on, location)
-        }
-    }
-
     /// Runs the initializer against already-initialised dependencies.
     pub fn initialize(
         &self,
         instances: Arc<Instances>,
     ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
-        (self.init)(instances)
+        (self.init)(instances, self.name)
     }
 
     /// Runs the coordinator's shutdown hook on an instance built by [`Self::initialize`].
@@ -136,11 +136,42 @@ impl CoordinatorSpec {
     }
 }
 
-fn init_erased<C: Coordinator + CoordinatorNode>(
+/// What `#[coordinator]` registers; the registry turns it into a [`CoordinatorSpec`].
+pub struct CoordinatorRegistration {
+    node: CoordNodeRef,
+    name: &'static str,
+    type_id: fn() -> TypeId,
+    init: InitFn,
+    shutdown: ShutdownFn,
+}
+
+impl fmt::Debug for CoordinatorRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoordinatorRegistration")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CoordinatorRegistration {
+    /// The registration of coordinator `C`; `#[coordinator]` calls this.
+    pub const fn of<C: Coordinator + RegisteredCoordinator>() -> Self {
+        Self {
+            node: C::NODE,
+            name: C::NAME,
+            type_id: TypeId::of::<C>,
+            init: init_erased::<C>,
+            shutdown: shutdown_erased::<C>,
+        }
+    }
+}
+
+fn init_erased<C: Coordinator>(
     instances: Arc<Instances>,
+    name: &'static str,
 ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
     Box::pin(async move {
-        let ctx = InitContext::<C>::new(&instances);
+        let ctx = InitContext::<C>::new(&instances, name);
         let instance = C::initialize(&ctx).await?;
         Ok(Arc::new(instance) as AnyCoordinator)
     })
@@ -162,15 +193,15 @@ fn shutdown_erased<C: Coordinator>(
 }
 
 inventory::collect!(DaemonKindSpec);
-inventory::collect!(CoordinatorSpec);
+inventory::collect!(CoordinatorRegistration);
 
 /// A problem `validate_registry()` found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryProblem {
     /// A variant of a `DaemonType` enum with no `#[daemon]` entry linked in.
     #[error(
-        "{kind}::{variant} has no registry entry: add `#[daemon({kind}::{variant}, runner = ...)]` \
-         to a struct, or make sure the crate that declares it is linked (use it from main)"
+        "[coord::E0001] {kind}::{variant} has no registry entry: add `#[daemon({kind}::{variant}, runner = ...)]` \
+         to a struct in the enum's crate"
     )]
     MissingEntry {
         /// The enum.
@@ -180,7 +211,8 @@ pub enum RegistryProblem {
     },
     /// Two registered items share a name.
     #[error(
-        "{item} '{name}' is registered twice: at {first} and at {second}; remove or rename one"
+        "[coord::E0101] {item} name '{name}' is used twice: at {first} and at {second}; \
+         names are how config, the CLI and logs refer to {item}s, so rename one of the variants"
     )]
     Duplicate {
         /// "daemon" or "coordinator".
@@ -194,7 +226,7 @@ pub enum RegistryProblem {
     },
     /// A dependency names nothing registered.
     #[error(
-        "{item} '{name}' depends on '{dependency}', which is not registered: \
+        "[coord::E0102] {item} '{name}' depends on '{dependency}', which is not registered: \
          register it, link the crate that declares it, or remove it from `depends_on`"
     )]
     UnknownDependency {
@@ -206,20 +238,12 @@ pub enum RegistryProblem {
         dependency: &'static str,
     },
     /// Dependencies form a cycle.
-    #[error("dependency cycle between {item}s: {}; remove one of these `depends_on` entries", .cycle.join(" -> "))]
+    #[error("[coord::E0103] dependency cycle between {item}s: {}; remove one of these `depends_on` entries", .cycle.join(" -> "))]
     Cycle {
         /// "daemon" or "coordinator".
         item: &'static str,
         /// The cycle, first name repeated last.
         cycle: Vec<&'static str>,
-    },
-    /// A `#[daemon]` entry for an enum no `#[derive(DaemonType)]` registered.
-    #[error("daemon '{name}' names enum `{kind}`, which has no `#[derive(DaemonType)]` linked in")]
-    UnknownKind {
-        /// The daemon.
-        name: &'static str,
-        /// The enum.
-        kind: &'static str,
     },
 }
 
@@ -247,10 +271,19 @@ pub enum OrderError {
     Cycle(RegistryProblem),
 }
 
+/// One registered `DaemonType` enum and its daemons.
+#[derive(Debug)]
+struct Kind {
+    spec: &'static DaemonKindSpec,
+    type_id: TypeId,
+    /// Position in `Registry::daemons` per variant; `None` without an entry.
+    daemons: Vec<Option<usize>>,
+}
+
 /// The registered daemons, daemon enums and coordinators.
 #[derive(Debug)]
 pub struct Registry {
-    kinds: Vec<&'static DaemonKindSpec>,
+    kinds: Vec<Kind>,
     daemons: Vec<&'static DaemonSpec>,
     coordinators: Vec<&'static CoordinatorSpec>,
 }
@@ -259,14 +292,9 @@ pub struct Registry {
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        // A daemon's spec lives in its enum's registration: one per enum, so
-        // the enum and its entries are linked in (or left out) together.
-        let daemons = inventory::iter::<DaemonKindSpec>()
-            .flat_map(|kind| kind.entries.iter().filter_map(|e| e.spec.as_ref()));
         Registry::new(
             inventory::iter::<DaemonKindSpec>(),
-            daemons,
-            inventory::iter::<CoordinatorSpec>(),
+            inventory::iter::<CoordinatorRegistration>(),
         )
     })
 }
@@ -281,36 +309,70 @@ pub fn validate_registry() -> Result<(), RegistryProblems> {
     registry().validate()
 }
 
+/// Leaks `items` for the life of the process; registries are built once.
+fn leak<T>(items: Vec<T>) -> &'static [T] {
+    Box::leak(items.into_boxed_slice())
+}
+
 impl Registry {
-    /// A registry of the given items, sorted into declaration order.
+    /// A registry of these enums (with their daemons) and coordinators, in declaration order.
     pub fn new(
         kinds: impl IntoIterator<Item = &'static DaemonKindSpec>,
-        daemons: impl IntoIterator<Item = &'static DaemonSpec>,
-        coordinators: impl IntoIterator<Item = &'static CoordinatorSpec>,
+        coordinators: impl IntoIterator<Item = &'static CoordinatorRegistration>,
     ) -> Self {
-        let mut kinds: Vec<_> = kinds.into_iter().collect();
-        kinds.sort_by_key(|k| (k.location, k.type_name));
-        let kind_rank: HashMap<&str, usize> = kinds
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.type_name, i))
-            .collect();
-        let mut daemons: Vec<_> = daemons.into_iter().collect();
-        // Declaration order of daemons is the variants' order in their enum.
-        daemons.sort_by_key(|d| {
-            let kind = kind_rank.get(d.kind).copied().unwrap_or(usize::MAX);
-            let variant = kinds
-                .get(kind)
-                .and_then(|k| k.variants.iter().position(|v| *v == d.variant))
-                .unwrap_or(usize::MAX);
-            (kind, variant, d.name, d.location)
-        });
-        let mut coordinators: Vec<_> = coordinators.into_iter().collect();
-        coordinators.sort_by_key(|c| (c.location, c.name));
+        let mut kind_specs: Vec<&'static DaemonKindSpec> = kinds.into_iter().collect();
+        kind_specs.sort_by_key(|k| (k.location, k.type_name));
+        let mut kinds = Vec::new();
+        let mut daemons: Vec<&'static DaemonSpec> = Vec::new();
+        for spec in kind_specs {
+            let graph = spec.graph;
+            let name_of = |discriminant: &i128| {
+                graph
+                    .nodes
+                    .get(graph.position(*discriminant))
+                    .map_or("(unknown)", |n| n.get().name())
+            };
+            let mut positions = Vec::with_capacity(graph.nodes.len());
+            for node in graph.nodes.iter().map(|n| n.get()) {
+                let Some(entry) = node.entry() else {
+                    positions.push(None);
+                    continue;
+                };
+                positions.push(Some(daemons.len()));
+                daemons.push(Box::leak(Box::new(DaemonSpec {
+                    name: node.name(),
+                    kind: spec.type_name,
+                    variant: node.variant(),
+                    depends_on: leak(node.dependencies().iter().map(name_of).collect()),
+                    soft_depends_on: leak(node.soft_dependencies().iter().map(name_of).collect()),
+                    category: entry.category,
+                    restart: entry.restart,
+                    runner: entry.runner,
+                    location: entry.location,
+                })));
+            }
+            kinds.push(Kind {
+                spec,
+                type_id: (spec.type_id)(),
+                daemons: positions,
+            });
+        }
         Self {
             kinds,
             daemons,
-            coordinators,
+            coordinators: coordinator_specs(coordinators.into_iter().collect()),
+        }
+    }
+
+    /// A registry of ready-made specs, for programs that assemble sets at run time.
+    pub fn from_specs(
+        daemons: impl IntoIterator<Item = &'static DaemonSpec>,
+        coordinators: impl IntoIterator<Item = &'static CoordinatorSpec>,
+    ) -> Self {
+        Self {
+            kinds: Vec::new(),
+            daemons: daemons.into_iter().collect(),
+            coordinators: coordinators.into_iter().collect(),
         }
     }
 
@@ -320,8 +382,8 @@ impl Registry {
     }
 
     /// Every registered `DaemonType` enum.
-    pub fn daemon_kinds(&self) -> &[&'static DaemonKindSpec] {
-        &self.kinds
+    pub fn daemon_kinds(&self) -> impl Iterator<Item = &'static DaemonKindSpec> + '_ {
+        self.kinds.iter().map(|k| k.spec)
     }
 
     /// Every registered coordinator, in declaration order.
@@ -338,36 +400,22 @@ impl Registry {
             .ok_or_else(|| UnknownName::new("daemon", name, self.daemons.iter().map(|d| d.name)))
     }
 
-    /// The entry of a daemon variant, if one is linked in.
+    /// The entry of a daemon variant, found by its enum's type (not its name).
     pub fn daemon_of<K: DaemonKind>(&self, daemon: K) -> Option<&'static DaemonSpec> {
-        let variant = self
-            .kinds
-            .iter()
-            .find(|k| k.type_name == K::TYPE_NAME)
-            .and_then(|k| k.variants.get(daemon.index()))?;
-        self.daemons
-            .iter()
-            .find(|d| d.kind == K::TYPE_NAME && d.variant == *variant)
-            .copied()
+        let id = TypeId::of::<K>();
+        let kind = self.kinds.iter().find(|k| k.type_id == id)?;
+        let position = (*kind.daemons.get(daemon.index())?)?;
+        self.daemons.get(position).copied()
     }
 
-    /// The coordinator called `name`, or an error listing the valid names.
+    /// The coordinator called `name` (or a unique `::`-suffix of a qualified
+    /// name), or an error listing the valid names.
     pub fn coordinator(&self, name: &str) -> Result<&'static CoordinatorSpec, UnknownName> {
-        self.coordinators
-            .iter()
-            .find(|c| c.name == name)
-            .copied()
-            .ok_or_else(|| {
-                UnknownName::new(
-                    "coordinator",
-                    name,
-                    self.coordinators.iter().map(|c| c.name),
-                )
-            })
+        find_coordinator(&self.coordinators, name)
     }
 
     /// The spec of coordinator type `C`, if linked in.
-    pub fn coordinator_of<C: CoordinatorNode>(&self) -> Option<&'static CoordinatorSpec> {
+    pub fn coordinator_of<C: RegisteredCoordinator>(&self) -> Option<&'static CoordinatorSpec> {
         let id = TypeId::of::<C>();
         self.coordinators
             .iter()
@@ -471,32 +519,16 @@ impl Registry {
     pub fn validate(&self) -> Result<(), RegistryProblems> {
         let mut problems = Vec::new();
         for kind in &self.kinds {
-            for variant in kind.variants {
-                let registered = self
-                    .daemons
-                    .iter()
-                    .any(|d| d.kind == kind.type_name && d.variant == *variant);
-                if !registered {
+            for (node, daemon) in kind.spec.graph.nodes.iter().zip(&kind.daemons) {
+                if daemon.is_none() {
                     problems.push(RegistryProblem::MissingEntry {
-                        kind: kind.type_name,
-                        variant,
+                        kind: kind.spec.type_name,
+                        variant: node.get().variant(),
                     });
                 }
             }
         }
-        for daemon in &self.daemons {
-            if !self.kinds.iter().any(|k| k.type_name == daemon.kind) {
-                problems.push(RegistryProblem::UnknownKind {
-                    name: daemon.name,
-                    kind: daemon.kind,
-                });
-            }
-        }
-        push_duplicates(
-            &mut problems,
-            "daemon",
-            self.daemons.iter().map(|d| (d.name, d.location)),
-        );
+        problems.extend(duplicate_daemon_names(&self.daemons));
         push_duplicates(
             &mut problems,
             "coordinator",
@@ -539,6 +571,97 @@ impl Registry {
             Err(RegistryProblems(problems))
         }
     }
+
+    /// What is allowed but worth a look: soft dependencies dropped from the
+    /// startup order because each closed a cycle.
+    pub fn warnings(&self) -> Vec<DroppedSoftEdge> {
+        self.startup_order()
+            .map(|order| order.dropped_soft_edges().to_vec())
+            .unwrap_or_default()
+    }
+}
+
+/// Daemons whose names collide (two enums with a same-named variant).
+pub(crate) fn duplicate_daemon_names(daemons: &[&'static DaemonSpec]) -> Vec<RegistryProblem> {
+    let mut problems = Vec::new();
+    push_duplicates(
+        &mut problems,
+        "daemon",
+        daemons.iter().map(|d| (d.name, d.location)),
+    );
+    problems
+}
+
+/// The coordinator called `name`, or whose qualified name ends in `::name`.
+pub(crate) fn find_coordinator(
+    coordinators: &[&'static CoordinatorSpec],
+    name: &str,
+) -> Result<&'static CoordinatorSpec, UnknownName> {
+    if let Some(spec) = coordinators.iter().find(|c| c.name == name) {
+        return Ok(spec);
+    }
+    let suffix = format!("::{name}");
+    let mut matching = coordinators.iter().filter(|c| c.name.ends_with(&suffix));
+    match (matching.next(), matching.next()) {
+        (Some(spec), None) => Ok(spec),
+        _ => Err(UnknownName::new(
+            "coordinator",
+            name,
+            coordinators.iter().map(|c| c.name),
+        )),
+    }
+}
+
+/// Runtime specs of registered coordinators, in declaration order.
+///
+/// Names are the attribute's (snake_case of the struct by default); when two
+/// coordinators share one, both are named by their full path instead
+/// (`app::cache::store`), and lookups accept any unique `::`-suffix.
+fn coordinator_specs(
+    mut registrations: Vec<&'static CoordinatorRegistration>,
+) -> Vec<&'static CoordinatorSpec> {
+    registrations.sort_by_key(|r| (r.node.get().location, r.node.get().id));
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for r in &registrations {
+        *uses.entry(r.name).or_default() += 1;
+    }
+    let names: HashMap<u64, &'static str> = registrations
+        .iter()
+        .map(|r| {
+            let node = r.node.get();
+            let name: &'static str = if uses[r.name] > 1 {
+                Box::leak(format!("{}::{}", node.location.module_path, r.name).into_boxed_str())
+            } else {
+                r.name
+            };
+            (node.id, name)
+        })
+        .collect();
+    registrations
+        .iter()
+        .map(|r| {
+            let node = r.node.get();
+            let depends_on = node
+                .deps
+                .iter()
+                .map(|d| {
+                    let dep = d.get();
+                    // A dependency whose registration was not linked keeps its
+                    // struct name, and `validate` reports it as unknown.
+                    names.get(&dep.id).copied().unwrap_or(dep.type_name)
+                })
+                .collect();
+            &*Box::leak(Box::new(CoordinatorSpec {
+                name: names[&node.id],
+                type_name: node.type_name,
+                depends_on: leak(depends_on),
+                location: node.location,
+                type_id: r.type_id,
+                init: r.init,
+                shutdown: r.shutdown,
+            }))
+        })
+        .collect()
 }
 
 fn push_duplicates(
@@ -564,6 +687,7 @@ fn push_duplicates(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::static_check::{DaemonEntrySpec, DaemonNode, DaemonNodeRef, DaemonSlot};
 
     fn runner(_: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
         Box::pin(async { Ok(()) })
@@ -573,14 +697,6 @@ mod tests {
         module_path: "tests",
         file: "registry.rs",
         line: 1,
-    };
-
-    static KIND: DaemonKindSpec = DaemonKindSpec {
-        type_name: "Kind",
-        variants: &["A", "B", "C"],
-        names: &["a", "b", "c"],
-        entries: &[],
-        location: HERE,
     };
 
     const fn daemon(
@@ -607,12 +723,8 @@ mod tests {
 
     #[test]
     fn validate_reports_every_problem_at_once() {
-        let registry = Registry::new([&KIND], [&A, &B, &B_AGAIN], []);
+        let registry = Registry::from_specs([&A, &B, &B_AGAIN], []);
         let problems = registry.validate().expect_err("problems").0;
-        assert!(problems.contains(&RegistryProblem::MissingEntry {
-            kind: "Kind",
-            variant: "C"
-        }));
         assert!(problems.contains(&RegistryProblem::UnknownDependency {
             item: "daemon",
             name: "b",
@@ -625,24 +737,60 @@ mod tests {
         );
     }
 
+    const ENTRY: DaemonEntrySpec = DaemonEntrySpec {
+        runner,
+        category: None,
+        restart: None,
+        anchor: "X",
+        location: HERE,
+    };
+    static NODE_X: DaemonNode = DaemonNode::new(DaemonSlot::new(&[], &[], ENTRY), "X", "x");
+    static NODE_Y: DaemonNode = DaemonNode::new(DaemonSlot::MISSING, "Y", "y");
+    static GRAPH: DaemonGraph = DaemonGraph {
+        type_name: "Kind",
+        nodes: &[DaemonNodeRef::new(&NODE_X), DaemonNodeRef::new(&NODE_Y)],
+        discriminants: &[0, 1],
+    };
+    static KIND: DaemonKindSpec = DaemonKindSpec {
+        type_name: "Kind",
+        type_id: TypeId::of::<u8>,
+        graph: &GRAPH,
+        location: HERE,
+    };
+
+    #[test]
+    fn a_variant_without_an_entry_is_reported_and_lookups_go_by_type() {
+        let registry = Registry::new([&KIND], []);
+        assert_eq!(registry.daemons().len(), 1);
+        assert_eq!(registry.daemons()[0].name, "x");
+        let problems = registry.validate().expect_err("missing").0;
+        assert_eq!(
+            problems,
+            [RegistryProblem::MissingEntry {
+                kind: "Kind",
+                variant: "Y"
+            }]
+        );
+    }
+
     static CYCLE_A: DaemonSpec = daemon("a", "A", &["b"]);
     static CYCLE_B: DaemonSpec = daemon("b", "B", &["c"]);
     static CYCLE_C: DaemonSpec = daemon("c", "C", &["a"]);
 
     #[test]
     fn a_cycle_across_crates_is_reported_in_full() {
-        let registry = Registry::new([&KIND], [&CYCLE_A, &CYCLE_B, &CYCLE_C], []);
+        let registry = Registry::from_specs([&CYCLE_A, &CYCLE_B, &CYCLE_C], []);
         let problems = registry.validate().expect_err("cycle");
         assert_eq!(
             problems.to_string(),
-            "registry validation failed (1 problem):\n  - dependency cycle between daemons: \
+            "registry validation failed (1 problem):\n  - [coord::E0103] dependency cycle between daemons: \
              a -> b -> c -> a; remove one of these `depends_on` entries"
         );
     }
 
     #[test]
     fn unknown_daemon_name_lists_valid_ones() {
-        let registry = Registry::new([&KIND], [&CYCLE_A, &CYCLE_B], []);
+        let registry = Registry::from_specs([&CYCLE_A, &CYCLE_B], []);
         let err = registry.daemon("bb").expect_err("unknown");
         assert_eq!(err.suggestion.as_deref(), Some("b"));
         assert_eq!(err.valid, vec!["a", "b"]);

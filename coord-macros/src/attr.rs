@@ -1,9 +1,15 @@
-//! Parses attribute arguments: positional paths, then `key = value` pairs.
+//! Parses attribute arguments: positional values, then `key = value` pairs.
+//!
+//! Unrecognized, malformed or duplicated keys get a spanned error and are
+//! otherwise ignored, so the user sees every bad key of an attribute at once.
+//! Values are kept as tokens and read by kind (path, list, string, word), so
+//! a value handed in through a `macro_rules!` fragment (`$x:path`, `$x:ty`,
+//! an invisible group) reads the same as one written in place.
 
-use proc_macro2::TokenStream;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitStr, Path, Token};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Path};
 
 use crate::case::closest;
 use crate::ctxt::Ctxt;
@@ -11,28 +17,47 @@ use crate::ctxt::Ctxt;
 /// One argument as written.
 pub enum Arg {
     /// `DaemonType::AutoSync`
-    Positional(Expr),
+    Positional(TokenStream),
     /// `runner = run_auto_sync`
-    Keyed { key: Ident, value: Expr },
+    Keyed { key: Ident, value: TokenStream },
 }
 
-impl Parse for Arg {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
-            let key: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
-            let value: Expr = input.parse()?;
-            Ok(Arg::Keyed { key, value })
+/// Splits the attribute's tokens at top-level commas into arguments.
+pub fn parse_args(tokens: TokenStream) -> Vec<Arg> {
+    let mut args = Vec::new();
+    let mut current: Vec<TokenTree> = Vec::new();
+    let mut flush = |current: &mut Vec<TokenTree>| {
+        if current.is_empty() {
+            return;
+        }
+        let tokens = std::mem::take(current);
+        let keyed = matches!(
+            (&tokens.first(), &tokens.get(1), &tokens.get(2)),
+            (Some(TokenTree::Ident(_)), Some(TokenTree::Punct(eq)), next)
+                if eq.as_char() == '=' && !matches!(next, Some(TokenTree::Punct(p)) if p.as_char() == '=')
+        );
+        if keyed {
+            let mut iter = tokens.into_iter();
+            let Some(TokenTree::Ident(key)) = iter.next() else {
+                return;
+            };
+            iter.next();
+            args.push(Arg::Keyed {
+                key,
+                value: iter.collect(),
+            });
         } else {
-            Ok(Arg::Positional(input.parse()?))
+            args.push(Arg::Positional(tokens.into_iter().collect()));
+        }
+    };
+    for tree in tokens {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => flush(&mut current),
+            _ => current.push(tree),
         }
     }
-}
-
-/// Splits the attribute's tokens into arguments.
-pub fn parse_args(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
-    let args = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens)?;
-    Ok(args.into_iter().collect())
+    flush(&mut current);
+    args
 }
 
 /// Tracks which keys were given, reporting unknown and duplicate ones.
@@ -52,7 +77,7 @@ impl<'a> Keys<'a> {
     }
 
     /// Whether `key` should be read: known and not given before.
-    pub fn accept(&mut self, cx: &mut Ctxt, key: &Ident) -> bool {
+    pub fn accept(&mut self, cx: &Ctxt, key: &Ident) -> bool {
         let name = key.to_string();
         if !self.known.contains(&name.as_str()) {
             let hint = match closest(&name, self.known) {
@@ -62,7 +87,7 @@ impl<'a> Keys<'a> {
             cx.error_spanned_by(
                 key,
                 format!(
-                    "unknown key `{name}` in `#[{}(...)]`; {hint}expected one of: {}",
+                    "[coord::E0014] unknown key `{name}` in `#[{}(...)]`; {hint}expected one of: {}",
                     self.attribute,
                     self.known.join(", ")
                 ),
@@ -72,7 +97,9 @@ impl<'a> Keys<'a> {
         if self.seen.iter().any(|k| *k == name) {
             cx.error_spanned_by(
                 key,
-                format!("duplicate key `{name}`: it is already given earlier in this attribute; keep one"),
+                format!(
+                    "[coord::E0014] duplicate key `{name}`: it is already given earlier in this attribute; keep one"
+                ),
             );
             return false;
         }
@@ -81,57 +108,135 @@ impl<'a> Keys<'a> {
     }
 }
 
-/// The value as a path, e.g. `run_auto_sync`.
-pub fn path(cx: &mut Ctxt, key: &Ident, value: &Expr, example: &str) -> Option<Path> {
-    match value {
-        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Some(p.path.clone()),
-        _ => {
+/// Removes invisible groups (from `macro_rules!` fragments) around `tokens`.
+fn unwrap_invisible(tokens: TokenStream) -> TokenStream {
+    let mut tokens = tokens;
+    loop {
+        let mut iter = tokens.clone().into_iter();
+        match (iter.next(), iter.next()) {
+            (Some(TokenTree::Group(group)), None) if group.delimiter() == Delimiter::None => {
+                tokens = group.stream();
+            }
+            _ => return tokens,
+        }
+    }
+}
+
+/// Why a value is not a plain path.
+pub enum NotAPath {
+    /// A type with generic arguments, e.g. `Arc<Store>`: the innermost named type.
+    Generic { suggestion: Option<String> },
+    /// Not a path at all.
+    Other,
+}
+
+/// The value as a path without generic arguments, e.g. `crate::m::Store` or `DaemonType::AutoSync`.
+pub fn as_path(tokens: &TokenStream) -> Result<Path, NotAPath> {
+    let tokens = unwrap_invisible(tokens.clone());
+    let ty: syn::Type = syn::parse2(tokens.clone()).map_err(|_| NotAPath::Other)?;
+    type_to_path(ty)
+}
+
+fn type_to_path(ty: syn::Type) -> Result<Path, NotAPath> {
+    match ty {
+        syn::Type::Group(group) => type_to_path(*group.elem),
+        syn::Type::Paren(paren) => type_to_path(*paren.elem),
+        syn::Type::Path(tp) if tp.qself.is_none() => {
+            let generic = tp
+                .path
+                .segments
+                .iter()
+                .any(|s| !matches!(s.arguments, syn::PathArguments::None));
+            if generic {
+                Err(NotAPath::Generic {
+                    suggestion: innermost_name(&tp.path),
+                })
+            } else {
+                Ok(tp.path)
+            }
+        }
+        _ => Err(NotAPath::Other),
+    }
+}
+
+/// `Arc<Store>` -> `Store`: the last type argument, followed inwards.
+fn innermost_name(path: &Path) -> Option<String> {
+    let last = path.segments.last()?;
+    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+        for arg in args.args.iter().rev() {
+            if let syn::GenericArgument::Type(syn::Type::Path(inner)) = arg {
+                return innermost_name(&inner.path)
+                    .or_else(|| inner.path.segments.last().map(|s| s.ident.to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// The value as one path, e.g. `runner = run_auto_sync`.
+pub fn path(cx: &Ctxt, key: &Ident, value: &TokenStream, example: &str) -> Option<Path> {
+    match as_path(value) {
+        Ok(path) => Some(path),
+        Err(_) => {
             cx.error_spanned_by(
-                value,
-                format!("`{key}` expects a path, e.g. `{key} = {example}`"),
+                spanned(key, value),
+                format!("[coord::E0014] `{key}` expects a path, e.g. `{key} = {example}`"),
             );
             None
         }
     }
 }
 
-/// The value as a bracketed list of paths, e.g. `[A, B]`.
-pub fn path_list(cx: &mut Ctxt, key: &Ident, value: &Expr, example: &str) -> Option<Vec<Path>> {
-    let Expr::Array(array) = value else {
-        cx.error_spanned_by(
-            value,
-            format!("`{key}` expects a list in brackets, e.g. `{key} = [{example}]`"),
-        );
-        return None;
-    };
-    let mut paths = Vec::new();
-    let mut ok = true;
-    for elem in &array.elems {
-        match elem {
-            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => paths.push(p.path.clone()),
-            _ => {
-                cx.error_spanned_by(
-                    elem,
-                    format!("each entry of `{key}` must be a path, e.g. `{example}`"),
-                );
-                ok = false;
+/// The value as a bracketed list; each entry's tokens.
+pub fn list(
+    cx: &Ctxt,
+    key: &Ident,
+    value: &TokenStream,
+    example: &str,
+) -> Option<Vec<TokenStream>> {
+    let value = unwrap_invisible(value.clone());
+    let mut iter = value.clone().into_iter();
+    match (iter.next(), iter.next()) {
+        (Some(TokenTree::Group(group)), None) if group.delimiter() == Delimiter::Bracket => {
+            let mut entries = Vec::new();
+            let mut current = TokenStream::new();
+            for tree in group.stream() {
+                match &tree {
+                    TokenTree::Punct(p) if p.as_char() == ',' => {
+                        if !current.is_empty() {
+                            entries.push(std::mem::take(&mut current));
+                        }
+                    }
+                    _ => current.extend([tree]),
+                }
             }
+            if !current.is_empty() {
+                entries.push(current);
+            }
+            Some(entries)
+        }
+        _ => {
+            cx.error_spanned_by(
+                spanned(key, &value),
+                format!(
+                    "[coord::E0014] `{key}` expects a list in brackets, e.g. `{key} = [{example}]`"
+                ),
+            );
+            None
         }
     }
-    ok.then_some(paths)
 }
 
 /// The value as a string literal.
-pub fn string(cx: &mut Ctxt, key: &Ident, value: &Expr) -> Option<LitStr> {
-    match value {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) => Some(s.clone()),
-        _ => {
+pub fn string(cx: &Ctxt, key: &Ident, value: &TokenStream, example: &str) -> Option<LitStr> {
+    match syn::parse2::<LitStr>(unwrap_invisible(value.clone())) {
+        Ok(lit) => Some(lit),
+        Err(_) => {
             cx.error_spanned_by(
-                value,
-                format!("`{key}` expects a string literal, e.g. `{key} = \"sync\"`"),
+                spanned(key, value),
+                format!(
+                    "[coord::E0014] `{key}` expects a string literal, e.g. `{key} = \"{example}\"`"
+                ),
             );
             None
         }
@@ -139,22 +244,77 @@ pub fn string(cx: &mut Ctxt, key: &Ident, value: &Expr) -> Option<LitStr> {
 }
 
 /// The value as one of a fixed set of bare words.
-pub fn choice(cx: &mut Ctxt, key: &Ident, value: &Expr, choices: &[&str]) -> Option<Ident> {
-    if let Expr::Path(p) = value
-        && let Some(ident) = p.path.get_ident()
+pub fn choice(cx: &Ctxt, key: &Ident, value: &TokenStream, choices: &[&str]) -> Option<Ident> {
+    if let Ok(ident) = syn::parse2::<Ident>(unwrap_invisible(value.clone()))
         && choices.contains(&ident.to_string().as_str())
     {
-        return Some(ident.clone());
+        return Some(ident);
     }
     cx.error_spanned_by(
-        value,
-        format!("`{key}` expects one of: {}", choices.join(", ")),
+        spanned(key, value),
+        format!(
+            "[coord::E0014] `{key}` expects one of: {}",
+            choices.join(", ")
+        ),
     );
     None
 }
 
+/// The value of `crate = ...`: a path (`runtime`, `::runtime`) or a string of one.
+pub fn crate_path(cx: &Ctxt, key: &Ident, value: &TokenStream) -> Option<TokenStream> {
+    let value = unwrap_invisible(value.clone());
+    if let Ok(lit) = syn::parse2::<LitStr>(value.clone()) {
+        return match lit.parse::<Path>() {
+            Ok(path) => Some(path.into_token_stream()),
+            Err(_) => {
+                cx.error_spanned_by(&lit, "[coord::E0014] `crate` expects the path coord is reachable at, e.g. `crate = runtime`");
+                None
+            }
+        };
+    }
+    match syn::parse2::<Path>(value.clone()) {
+        Ok(path) => Some(path.into_token_stream()),
+        Err(_) => {
+            cx.error_spanned_by(
+                spanned(key, &value),
+                "[coord::E0014] `crate` expects the path coord is reachable at, e.g. `crate = runtime` when Cargo.toml says `runtime = { package = \"coord\", ... }`",
+            );
+            None
+        }
+    }
+}
+
+/// The value's tokens for an error's span, or the key when there is no value.
+pub fn spanned(key: &Ident, value: &TokenStream) -> TokenStream {
+    if value.is_empty() {
+        key.to_token_stream()
+    } else {
+        value.clone()
+    }
+}
+
 /// The path's final segment, e.g. `AutoSync` of `DaemonType::AutoSync`.
 pub fn last_ident(path: &Path) -> &Ident {
-    // syn never produces a path without segments.
+    // A parsed path always has at least one segment.
     &path.segments[path.segments.len() - 1].ident
+}
+
+/// A span covering `tokens` as far as rustc can join it: the first token's
+/// start to the last token's end (see `expand::spanned_call`).
+pub fn first_and_last_span(tokens: &TokenStream) -> (Span, Span) {
+    let mut iter = tokens.clone().into_iter();
+    let first = iter.next().map_or_else(Span::call_site, |t| t.span());
+    let last = iter.last().map_or(first, |t| t.span());
+    (first, last)
+}
+
+/// The span of a path, for messages that point at all of it.
+pub fn path_spans(path: &Path) -> (Span, Span) {
+    let tokens = path.to_token_stream();
+    let (first, last) = first_and_last_span(&tokens);
+    if tokens.is_empty() {
+        (path.span(), path.span())
+    } else {
+        (first, last)
+    }
 }

@@ -1,38 +1,45 @@
 //! Collects every error of one macro invocation, each with its span.
 
-use proc_macro2::TokenStream;
-use quote::ToTokens;
+use std::cell::RefCell;
 use std::fmt::Display;
 
+use quote::ToTokens;
+
 /// Errors found so far; reported together so the user fixes them in one pass.
-#[derive(Default)]
+///
+/// Dropping a `Ctxt` without calling [`Ctxt::check`] panics: an error that
+/// was recorded must never be lost.
 pub struct Ctxt {
-    errors: Vec<syn::Error>,
+    errors: RefCell<Option<Vec<syn::Error>>>,
 }
 
 impl Ctxt {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            errors: RefCell::new(Some(Vec::new())),
+        }
+    }
+
+    fn push(&self, error: syn::Error) {
+        if let Some(errors) = self.errors.borrow_mut().as_mut() {
+            errors.push(error);
+        }
     }
 
     /// Records an error pointing at `tokens`.
-    pub fn error_spanned_by<T: ToTokens, M: Display>(&mut self, tokens: T, message: M) {
-        self.errors.push(syn::Error::new_spanned(tokens, message));
+    pub fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, message: M) {
+        self.push(syn::Error::new_spanned(tokens, message));
     }
 
     /// Records an error at `span`.
-    pub fn error_at<M: Display>(&mut self, span: proc_macro2::Span, message: M) {
-        self.errors.push(syn::Error::new(span, message));
-    }
-
-    /// Records an error that already carries its span.
-    pub fn syn_error(&mut self, error: syn::Error) {
-        self.errors.push(error);
+    pub fn error_at<M: Display>(&self, span: proc_macro2::Span, message: M) {
+        self.push(syn::Error::new(span, message));
     }
 
     /// All errors as one, or `Ok` if there were none.
     pub fn check(self) -> Result<(), syn::Error> {
-        let mut errors = self.errors.into_iter();
+        let errors = self.errors.borrow_mut().take().unwrap_or_default();
+        let mut errors = errors.into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
         };
@@ -43,9 +50,10 @@ impl Ctxt {
     }
 }
 
-/// The user's item followed by the errors, so one mistake is one error:
-/// the item still exists, and nothing else fails for want of it.
-pub fn with_errors(item: TokenStream, fallback: TokenStream, error: syn::Error) -> TokenStream {
-    let errors = error.to_compile_error();
-    quote::quote! { #item #fallback #errors }
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && self.errors.borrow().is_some() {
+            panic!("coord-macros: a Ctxt was dropped without checking its errors");
+        }
+    }
 }

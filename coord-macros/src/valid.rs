@@ -1,74 +1,70 @@
 //! Checks on parsed input that need no type information.
+//!
+//! Whatever depends on what a path refers to (which variant, which
+//! coordinator, whether two spellings name the same item) is checked by the
+//! compiler in the generated code instead, so identity never comes from the
+//! text of a path.
 
 use proc_macro2::Span;
-use quote::ToTokens;
-use syn::Path;
 
-use crate::ast::{CoordinatorAttr, DaemonAttr};
+use crate::ast::{DaemonAttr, DaemonTypeEnum, describe};
 use crate::attr::last_ident;
+use crate::case::snake_case;
 use crate::ctxt::Ctxt;
 
-pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
+pub fn daemon(cx: &Ctxt, attr: &DaemonAttr) {
     let variant = last_ident(&attr.variant);
+    let enum_path = attr.enum_path();
+    let enum_name = last_ident(&enum_path);
     if attr.runner.is_none() {
+        let snake = snake_case(&syn::ext::IdentExt::unraw(variant).to_string());
         cx.error_at(
             Span::call_site(),
             format!(
-                "`#[daemon]` is missing `runner = ...`: name the async fn that runs the daemon, e.g. \
-                 `runner = run_{}` with `async fn run_{}(ctx: DaemonContext) -> Result<(), BoxError>`",
-                crate::case::snake_case(&variant.to_string()),
-                crate::case::snake_case(&variant.to_string()),
+                "[coord::E0014] `#[daemon]` is missing `runner = ...`: name the async fn that runs the daemon, e.g. \
+                 `runner = run_{snake}` with `async fn run_{snake}(ctx: DaemonContext) -> Result<(), BoxError>`"
             ),
         );
     }
-    let describe = |p: &Path| p.to_token_stream().to_string().replace(' ', "");
     for (list, key) in [
         (&attr.depends_on, "depends_on"),
         (&attr.soft_depends_on, "soft_depends_on"),
     ] {
         for dep in list {
-            // Daemons are named as their variant, like the entry itself; a bare
-            // name is most often a coordinator, which the type error would
-            // only call a mismatched type.
-            if dep.leading_colon.is_none() && dep.segments.len() == 1 {
-                let enum_path = attr.enum_path();
-                let enum_name = last_ident(&enum_path);
+            let Some(path) = &dep.path else {
                 cx.error_spanned_by(
-                    dep,
+                    &dep.tokens,
                     format!(
-                        "`{}` is not a `{enum_name}` variant: a daemon's `{key}` names other daemons, \
-                         e.g. `{enum_name}::EventRouter`; if it is a coordinator, drop it: every \
-                         coordinator is initialised before any daemon starts",
-                        describe(dep)
+                        "[coord::E0019] each entry of `{key}` is a variant of `{enum_name}`, e.g. `{enum_name}::EventRouter`"
                     ),
                 );
                 continue;
-            }
-            if last_ident(dep) == variant {
+            };
+            // A daemon is named by its variant, with its enum, like the entry
+            // itself. A bare name, or a path through modules, is most often a
+            // coordinator, which the type error would only call a mismatched type.
+            let through_modules = path.segments.len() >= 2 && {
+                let owner = &path.segments[path.segments.len() - 2].ident;
+                owner == "crate"
+                    || owner == "self"
+                    || owner == "super"
+                    || owner
+                        .to_string()
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_lowercase)
+            };
+            if path.segments.len() == 1 || through_modules {
                 cx.error_spanned_by(
-                    dep,
+                    &dep.tokens,
                     format!(
-                        "daemon `{}` depends on itself; remove it from `{key}`",
-                        describe(&attr.variant)
+                        "[coord::E0019] `{}` is not a `{enum_name}` variant: a daemon's `{key}` names other daemons \
+                         by their variant, e.g. `{enum_name}::EventRouter`; a coordinator never goes here, \
+                         because every coordinator is initialised before any daemon starts",
+                        describe(path)
                     ),
                 );
             }
-        }
-        report_repeats(cx, list, key);
-    }
-    for soft in &attr.soft_depends_on {
-        if attr
-            .depends_on
-            .iter()
-            .any(|hard| last_ident(hard) == last_ident(soft))
-        {
-            cx.error_spanned_by(
-                soft,
-                format!(
-                    "`{}` is in both `depends_on` and `soft_depends_on`; keep it in one (hard waits for it, soft only orders)",
-                    describe(soft)
-                ),
-            );
         }
     }
     if let Some(category) = &attr.category
@@ -76,44 +72,52 @@ pub fn daemon(cx: &mut Ctxt, attr: &DaemonAttr) {
     {
         cx.error_spanned_by(
             category,
-            "`category` cannot be empty; omit it or name a group, e.g. `\"sync\"`",
+            "[coord::E0014] `category` cannot be empty; omit it or name a group, e.g. `\"sync\"`",
         );
     }
 }
 
-pub fn coordinator(cx: &mut Ctxt, attr: &CoordinatorAttr, item: &syn::ItemStruct) {
+pub fn coordinator(cx: &Ctxt, item: &syn::ItemStruct) {
     if !item.generics.params.is_empty() {
         cx.error_spanned_by(
             &item.generics,
-            "a coordinator cannot be generic: bootstrap creates exactly one instance of each coordinator type",
+            "[coord::E0018] a coordinator cannot be generic: bootstrap creates exactly one instance of each coordinator type; \
+             make a concrete struct (it may hold a generic field of a chosen type)",
         );
     }
-    for dep in &attr.depends_on {
-        if dep.is_ident("Self") || (dep.segments.len() == 1 && last_ident(dep) == &item.ident) {
+}
+
+/// A second `#[coordinator]` on the same struct (as written; a renamed
+/// import of the attribute is caught by the compiler as conflicting impls).
+pub fn coordinator_applied_twice(cx: &Ctxt, item: &syn::ItemStruct) {
+    for attribute in &item.attrs {
+        if attribute
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "coordinator")
+        {
             cx.error_spanned_by(
-                dep,
+                attribute,
                 format!(
-                    "coordinator `{}` depends on itself; remove it from `depends_on`",
+                    "[coord::E0017] `#[coordinator]` is applied twice to `{}`; keep one (merge their keys into it)",
                     item.ident
                 ),
             );
         }
     }
-    report_repeats(cx, &attr.depends_on, "depends_on");
 }
 
-fn report_repeats(cx: &mut Ctxt, list: &[Path], key: &str) {
-    // Compared as text: `Path: PartialEq` needs syn's `extra-traits`, which
-    // this crate does not enable (a workspace build only got it from another crate).
-    let texts: Vec<String> = list
-        .iter()
-        .map(|p| p.to_token_stream().to_string().replace(' ', ""))
-        .collect();
-    for (i, dep) in list.iter().enumerate() {
-        if texts[..i].contains(&texts[i]) {
+pub fn daemon_type(cx: &Ctxt, input: &DaemonTypeEnum) {
+    for (i, variant) in input.variants.iter().enumerate() {
+        if let Some(earlier) = input.variants[..i].iter().find(|v| v.name == variant.name) {
             cx.error_spanned_by(
-                dep,
-                format!("`{}` is listed twice in `{key}`; remove one", texts[i]),
+                &variant.ident,
+                format!(
+                    "[coord::E0008] variants `{}` and `{}` of `{}` both have the runtime name `{}`, which config, \
+                     the CLI and logs use to tell daemons apart; rename one of them",
+                    earlier.ident, variant.ident, input.ident, variant.name
+                ),
             );
         }
     }

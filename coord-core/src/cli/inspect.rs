@@ -231,7 +231,7 @@ pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<boo
         declared
             .entry(spec.event())
             .or_default()
-            .push(spec.name.to_owned());
+            .push(spec.name().to_owned());
     }
     for handlers in declared.values_mut() {
         handlers.sort();

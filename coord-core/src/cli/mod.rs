@@ -213,7 +213,11 @@ enum Command {
     /// The startup order of daemons and coordinators, by level
     Order,
     /// Check the registry and the service's configuration (exit 1 on problems)
-    Validate,
+    Validate {
+        /// Also exit 1 on warnings (a soft dependency dropped from a cycle).
+        #[arg(long)]
+        strict: bool,
+    },
     /// The dependency graph of daemons and coordinators (hard and soft edges)
     Graph {
         /// The output format.
@@ -343,7 +347,7 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
         Command::Run(args) => serve::run(app, &data_dir, args).await,
         Command::Status { json, watch } => inspect::status(app, &data_dir, json, watch).await,
         Command::Order => registry_view::order(&mut out),
-        Command::Validate => Ok(registry_view::validate(app, &mut out)),
+        Command::Validate { strict } => Ok(registry_view::validate(app, strict, &mut out)),
         Command::Graph { format } => {
             out = registry_view::graph(format);
             Ok(true)

@@ -21,6 +21,9 @@ pub(super) fn order(out: &mut String) -> Result<bool, CliError> {
         "daemons (a level starts together, once the level above is ready):"
     );
     print_levels(&daemons, out);
+    for dropped in daemons.dropped_soft_edges() {
+        say!(out, "  warning: {dropped}");
+    }
     say!(
         out,
         "coordinators (a coordinator initialises once its dependencies have):"
@@ -38,9 +41,22 @@ fn print_levels(order: &StartupOrder, out: &mut String) {
     }
 }
 
-/// Checks the registry and builds the service's coordination; prints what it found.
-pub(super) fn validate(app: &App, out: &mut String) -> bool {
+/// Checks the registry and builds the service's coordination; prints what it
+/// found. Warnings fail it only when `strict`.
+pub(super) fn validate(app: &App, strict: bool, out: &mut String) -> bool {
     let mut ok = true;
+    let warnings = registry().warnings();
+    for warning in &warnings {
+        say!(out, "warning: {warning}");
+    }
+    if strict && !warnings.is_empty() {
+        say!(
+            out,
+            "{} warning(s), and --strict fails on warnings",
+            warnings.len()
+        );
+        ok = false;
+    }
     match validate_registry() {
         Ok(()) => {
             let registry = registry();
@@ -48,7 +64,7 @@ pub(super) fn validate(app: &App, out: &mut String) -> bool {
                 out,
                 "registry ok: {} daemons ({} DaemonType enums), {} coordinators, {} subscriptions",
                 registry.daemons().len(),
-                registry.daemon_kinds().len(),
+                registry.daemon_kinds().count(),
                 registry.coordinators().len(),
                 subscription_specs().count()
             );
@@ -87,8 +103,16 @@ struct Edge {
 
 fn nodes_and_edges() -> (Vec<Node>, Vec<Edge>) {
     let registry = registry();
-    let daemon_id = |name: &str| format!("d_{name}");
-    let coordinator_id = |name: &str| format!("c_{name}");
+    // Ids are identifiers in both formats; a qualified name has `::` in it.
+    let id = |prefix: &str, name: &str| {
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        format!("{prefix}_{name}")
+    };
+    let daemon_id = |name: &str| id("d", name);
+    let coordinator_id = |name: &str| id("c", name);
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     for c in registry.coordinators() {

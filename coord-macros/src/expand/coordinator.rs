@@ -1,77 +1,146 @@
-//! `#[coordinator(...)]`
+//! `#[coordinator(...)]`: its identity and graph node, what it may reach
+//! with `ctx.dep::<T>()`, its registration, and its check.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::Path;
+use syn::ext::IdentExt;
 
 use crate::ast::CoordinatorAttr;
+use crate::attr::first_and_last_span;
 use crate::case::snake_case;
+use crate::expand::{at, location, source_position, spanned_panic};
 
 pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
+    let krate = &attr.krate;
     let ident = &item.ident;
-    let ident_str = ident.to_string();
-    let deps = &attr.depends_on;
-    let dep_nodes = deps
-        .iter()
-        .map(|dep| quote_spanned! {dep.span()=> <#dep as ::coord::__private::CoordinatorNode>::NODE })
-        .collect();
-    let node = node(item, dep_nodes);
-    let dep_names = deps.iter().map(|dep| {
-        quote_spanned! {dep.span()=> <#dep as ::coord::__private::CoordinatorNode>::NAME }
-    });
-    // Spanned at the struct's name: that is where the user looks. The cycle
-    // check runs inside the registration's initializer, so a coordinator adds
-    // one evaluated item for both.
-    let registration = quote_spanned! {ident.span()=>
-        ::coord::__private::inventory::submit! {
-            {
-                let verdict = ::coord::__private::check_coordinator_cycles(
-                    <#ident as ::coord::__private::CoordinatorNode>::NODE,
-                );
-                if let ::core::option::Option::Some(error) = verdict.error() {
-                    ::core::panic!("{}", error);
-                }
-                ::coord::CoordinatorSpec::new::<#ident>(
-                    #ident_str,
-                    &[#(#dep_names),*],
-                    ::coord::Location {
-                        module_path: ::core::module_path!(),
-                        file: ::core::file!(),
-                        line: ::core::line!(),
-                    },
-                )
-            }
+    let deps = dependencies(attr, item);
+    // One `DependencyOf` impl per entry; a repeated one gets a distinct const
+    // argument instead of conflicting, and the check below reports it.
+    let declared = deps.iter().enumerate().map(|(i, dep)| {
+        let repeat = if i == 0 {
+            TokenStream::new()
+        } else {
+            quote!(, { #krate::__private::repeat_position(<#ident as #krate::RegisteredCoordinator>::DEP_IDS, #i) })
+        };
+        quote_spanned! {at(dep_span(dep))=>
+            #[diagnostic::do_not_recommend]
+            impl #krate::DependencyOf<#ident #repeat> for #dep {}
         }
-    };
-
+    });
+    let check = check(attr, item, &deps);
+    let node = node(attr, item, &deps);
     quote! {
         #item
 
-        #(impl ::coord::DependsOn<#deps> for #ident {})*
+        #[allow(unused_qualifications)]
+        const _: () = {
+            #node
 
-        #registration
+            #(#declared)*
 
-        #node
+            #krate::__private::inventory::submit! {
+                #krate::CoordinatorRegistration::of::<#ident>()
+            }
+        };
+
+        #check
     }
 }
 
-/// The compile-time graph node; also emitted alone after an attribute error so
-/// that coordinators depending on this one do not report it as missing.
-pub fn node(item: &syn::ItemStruct, dep_nodes: Vec<TokenStream>) -> TokenStream {
+/// `depends_on` with `Self` spelled as the struct, which it means there.
+fn dependencies(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> Vec<Path> {
+    attr.depends_on
+        .iter()
+        .map(|dep| {
+            if dep.is_ident("Self") {
+                let mut ident = item.ident.clone();
+                ident.set_span(dep.segments[0].ident.span());
+                Path::from(ident)
+            } else {
+                dep.clone()
+            }
+        })
+        .collect()
+}
+
+fn dep_span(dep: &Path) -> proc_macro2::Span {
+    first_and_last_span(&dep.to_token_stream()).0
+}
+
+/// The coordinator's identity and compile-time node; also emitted alone
+/// after an attribute error, so coordinators depending on this one do not
+/// report it as missing.
+pub fn node(attr: &CoordinatorAttr, item: &syn::ItemStruct, deps: &[Path]) -> TokenStream {
+    let krate = &attr.krate;
     let ident = &item.ident;
-    let ident_str = ident.to_string();
-    let name = snake_case(&ident_str);
-    quote! {
-        impl ::coord::__private::CoordinatorNode for #ident {
+    let type_name = ident.unraw().to_string();
+    let name = match &attr.name {
+        Some(name) => name.value(),
+        None => snake_case(&type_name),
+    };
+    let (_, line, column) = source_position(ident.span());
+    let order = (u64::from(line) << 20) | u64::from(column.min(0xF_FFFF));
+    let here = location(krate, ident.span());
+    let dep_ids = deps.iter().map(|dep| {
+        quote_spanned! {at(dep_span(dep))=> <#dep as #krate::RegisteredCoordinator>::ID }
+    });
+    let dep_nodes = deps.iter().map(|dep| {
+        quote_spanned! {at(dep_span(dep))=> <#dep as #krate::RegisteredCoordinator>::NODE }
+    });
+    quote_spanned! {at(ident.span())=>
+        #[diagnostic::do_not_recommend]
+        impl #krate::RegisteredCoordinator for #ident {
+            type Itself = Self;
             const NAME: &'static str = #name;
-            const NODE: ::coord::__private::NodeRef = {
-                static __COORD_NODE: ::coord::__private::CoordNode = ::coord::__private::CoordNode {
-                    name: #ident_str,
-                    id: ::coord::__private::node_id(::core::concat!(::core::module_path!(), "::", #ident_str)),
+            const TYPE_NAME: &'static str = #type_name;
+            const LOCATION: #krate::Location = #here;
+            const ID: u64 = #krate::__private::node_id(
+                ::core::concat!(::core::module_path!(), "::", #type_name),
+            );
+            const DEP_IDS: &'static [u64] = &[#(#dep_ids),*];
+            const NODE: #krate::__private::CoordNodeRef = {
+                static NODE: #krate::__private::CoordNode = #krate::__private::CoordNode {
+                    type_name: #type_name,
+                    id: <#ident as #krate::RegisteredCoordinator>::ID,
+                    order: #order,
+                    location: <#ident as #krate::RegisteredCoordinator>::LOCATION,
                     deps: &[#(#dep_nodes),*],
                 };
-                ::coord::__private::NodeRef(&raw const __COORD_NODE)
+                #krate::__private::CoordNodeRef::new(&NODE)
             };
         }
+    }
+}
+
+/// The coordinator's compile-time check: a self-dependency or repeat at the
+/// dependency's token, a cycle it is the first member of at its name.
+fn check(attr: &CoordinatorAttr, item: &syn::ItemStruct, deps: &[Path]) -> TokenStream {
+    if deps.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &attr.krate;
+    let ident = &item.ident;
+    let message = quote!(text);
+    let arms = deps.iter().enumerate().map(|(i, dep)| {
+        let (first, last) = first_and_last_span(&dep.to_token_stream());
+        let panic = spanned_panic(first, last, &message);
+        quote! { ::core::option::Option::Some((_, #i)) => #panic, }
+    });
+    let at_name = spanned_panic(ident.span(), ident.span(), &message);
+    quote! {
+        #[allow(unused_qualifications)]
+        const _: () = {
+            let node = <#ident as #krate::RegisteredCoordinator>::NODE;
+            let finding = #krate::__private::check_coordinator(node);
+            if finding.is_problem() {
+                let explained = #krate::__private::explain_coordinator(node, finding);
+                let text = explained.as_str();
+                match finding.dependency() {
+                    #(#arms)*
+                    _ => #at_name,
+                }
+            }
+        };
     }
 }

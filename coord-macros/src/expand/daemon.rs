@@ -1,57 +1,49 @@
-//! `#[daemon(...)]`
+//! `#[daemon(E::V, ...)]`: the entry's slot on its enum, and its check.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 
-use crate::ast::DaemonAttr;
-use crate::attr::last_ident;
-use crate::case::snake_case;
-use crate::expand::entry_const;
+use crate::ast::{DaemonAttr, Dep};
+use crate::attr::{first_and_last_span, last_ident, path_spans};
+use crate::expand::{at, entry_slot, location, spanned_panic};
 
 pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
+    let krate = &attr.krate;
     let enum_path = attr.enum_path();
-    let variant = last_ident(&attr.variant);
-    let variant_str = variant.to_string();
-    let enum_str = last_ident(&enum_path).to_string();
-    let name = snake_case(&variant_str);
-    let entry = entry_const(variant);
-    let index_of = |dep: &syn::Path| {
-        // The typed parameter makes a dependency of the wrong kind a type error
-        // at its token; it stays promotable, so no item is added per dependency.
-        quote_spanned! {dep.span()=> <#enum_path>::__coord_index(&#dep) }
-    };
-    let dep_indices = attr.depends_on.iter().map(index_of);
-    let soft_indices = attr.soft_depends_on.iter().map(index_of);
-    let name_of = |dep: &syn::Path| snake_case(&last_ident(dep).to_string());
-    let dep_names = attr.depends_on.iter().map(name_of);
-    let soft_names = attr.soft_depends_on.iter().map(name_of);
+    let variant_path = &attr.variant;
+    let slot = entry_slot(last_ident(variant_path));
+    let (variant_first, variant_last) = path_spans(variant_path);
+    let anchor = item.ident.unraw().to_string();
+    let entry_location = location(krate, last_ident(variant_path).span());
+    let deps: Vec<&TokenStream> = attr.depends_on.iter().map(|d| &d.tokens).collect();
+    let soft: Vec<&TokenStream> = attr.soft_depends_on.iter().map(|d| &d.tokens).collect();
+    let (dep_count, soft_count) = (deps.len(), soft.len());
     let category = match &attr.category {
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(::core::option::Option::None),
     };
     let restart = match attr.restart.as_ref().map(ToString::to_string).as_deref() {
-        Some("always") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Always)),
-        Some("on_failure") => quote!(::core::option::Option::Some(
-            ::coord::RestartPolicy::OnFailure
-        )),
-        Some("never") => quote!(::core::option::Option::Some(::coord::RestartPolicy::Never)),
+        Some("always") => quote!(::core::option::Option::Some(#krate::RestartPolicy::Always)),
+        Some("on_failure") => {
+            quote!(::core::option::Option::Some(#krate::RestartPolicy::OnFailure))
+        }
+        Some("never") => quote!(::core::option::Option::Some(#krate::RestartPolicy::Never)),
         _ => quote!(::core::option::Option::None),
     };
-    // Validation guarantees a runner; the placeholder path keeps this total.
-    let run_call = match &attr.runner {
-        // Binding to a fn pointer first makes a wrong parameter list an error
-        // that shows the expected `fn(DaemonContext) -> _`; the bound on
-        // `run_daemon` then explains the expected return type.
-        Some(runner) => quote_spanned! {runner.span()=>
-            let runner: fn(::coord::DaemonContext) -> _ = #runner;
-            ::coord::__private::run_daemon(runner, __coord_ctx)
-        },
-        None => return placeholder(attr),
+    let Some(runner) = &attr.runner else {
+        return placeholder(attr);
     };
-
-    // The struct is the entry's anchor; a unit anchor is never built by the
-    // user, so the runner builds it rather than have every daemon warn as dead code.
+    // Binding to a fn pointer first makes a wrong parameter list an error
+    // that shows the expected `fn(DaemonContext) -> _`; `runner_future` then
+    // checks the returned future (its output, and `Send` on the future itself).
+    let runner_span = first_and_last_span(&runner.to_token_stream()).0;
+    let run_call = quote_spanned! {at(runner_span)=>
+        let runner: fn(#krate::DaemonContext) -> _ = #runner;
+        #krate::contract::runner_future(runner(ctx))
+    };
+    // A unit anchor is never built by the user, so the runner names it rather
+    // than have every daemon warn as dead code.
     let anchor_use = match &item.fields {
         syn::Fields::Unit => {
             let ident = &item.ident;
@@ -59,41 +51,45 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
         }
         _ => TokenStream::new(),
     };
+    let check = check(attr, &enum_path);
 
-    // One inherent const holds everything about this entry: the derive reads
-    // it by name for the compile-time checks and registers its spec, so a
-    // daemon adds no item of its own for the compiler to evaluate. Spanned at
-    // the variant so a duplicate entry points at both `#[daemon(Enum::Variant`s.
-    let entry_impl = quote_spanned! {attr.variant.span()=>
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals)]
+    // Spanned at the variant: a second entry for it is reported at both.
+    let slot_head = quote_spanned! {at(variant_first)=> pub(crate) const };
+    let slot_type = quote_spanned! {at(variant_last)=> #krate::__private::DaemonSlot };
+    let mut slot = slot;
+    slot.set_span(at(variant_last));
+    let slot_impl = quote_spanned! {at(variant_first)=>
+        // The user's paths appear here in expressions, where a lint like
+        // `unused_qualifications` would ask for a fix inside generated code.
+        #[allow(non_upper_case_globals, unused_qualifications)]
         impl #enum_path {
             #[doc(hidden)]
-            pub const #entry: ::coord::__private::DaemonEntry = {
+            #[allow(non_upper_case_globals)]
+            #slot_head #slot: #slot_type = {
+                // The variant must exist (an entry for a missing or `#[cfg]`'d-out
+                // one is an error here), and its enum must derive `DaemonType`.
+                let _: #enum_path = #variant_path;
+                let _: &'static str = <#enum_path as #krate::DaemonKind>::TYPE_NAME;
+                // Typed, so a dependency that is not a variant of this enum
+                // is reported at its token as what it is.
+                let _: [#enum_path; #dep_count] = [#(#deps),*];
+                let _: [#enum_path; #soft_count] = [#(#soft),*];
                 // Named so it cannot shadow the user's runner, whatever that is called.
-                fn __coord_runner(
-                    __coord_ctx: ::coord::DaemonContext,
-                ) -> ::coord::BoxFuture<'static, ::core::result::Result<(), ::coord::BoxError>> {
+                fn run_daemon_entry(
+                    ctx: #krate::DaemonContext,
+                ) -> #krate::BoxFuture<'static, ::core::result::Result<(), #krate::BoxError>> {
                     #anchor_use
                     #run_call
                 }
-                ::coord::__private::DaemonEntry::new(
-                    &[#(#dep_indices),*],
-                    &[#(#soft_indices),*],
-                    ::coord::DaemonSpec {
-                        name: #name,
-                        kind: #enum_str,
-                        variant: #variant_str,
-                        depends_on: &[#(#dep_names),*],
-                        soft_depends_on: &[#(#soft_names),*],
+                #krate::__private::DaemonSlot::new(
+                    &[#(#deps as i128),*],
+                    &[#(#soft as i128),*],
+                    #krate::__private::DaemonEntrySpec {
+                        runner: run_daemon_entry,
                         category: #category,
                         restart: #restart,
-                        runner: __coord_runner,
-                        location: ::coord::Location {
-                            module_path: ::core::module_path!(),
-                            file: ::core::file!(),
-                            line: ::core::line!(),
-                        },
+                        anchor: #anchor,
+                        location: #entry_location,
                     },
                 )
             };
@@ -102,22 +98,72 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
 
     quote! {
         #item
-        #entry_impl
+        #slot_impl
+        #check
     }
+}
+
+/// The entry's compile-time check: a self-dependency, a repeat or a cycle it
+/// is the first member of, reported at the dependency's token or at the entry.
+fn check(attr: &DaemonAttr, enum_path: &syn::Path) -> TokenStream {
+    let krate = &attr.krate;
+    let variant_path = &attr.variant;
+    let (first, last) = path_spans(variant_path);
+    let graph = quote_spanned! {at(first)=> <#enum_path as #krate::DaemonKind>::GRAPH };
+    if attr.depends_on.is_empty() && attr.soft_depends_on.is_empty() {
+        // Nothing to walk: no dependency, so no cycle, repeat or self-dependency.
+        return TokenStream::new();
+    }
+    let message = quote!(text);
+    let arms = arms(&attr.depends_on, 0, &message)
+        .chain(arms(&attr.soft_depends_on, 1, &message))
+        .collect::<Vec<_>>();
+    let at_entry = spanned_panic(first, last, &message);
+    quote! {
+        #[allow(unused_qualifications)]
+        const _: () = {
+            let graph = #graph;
+            let me = #variant_path as i128;
+            let finding = #krate::__private::check_daemon_entry(graph, me);
+            if finding.is_problem() {
+                let explained = #krate::__private::explain_daemon_entry(graph, me, finding);
+                let text = explained.as_str();
+                match finding.dependency() {
+                    #(#arms)*
+                    _ => #at_entry,
+                }
+            }
+        };
+    }
+}
+
+/// One match arm per dependency, panicking at its token.
+fn arms<'a>(
+    deps: &'a [Dep],
+    list: u8,
+    message: &'a TokenStream,
+) -> impl Iterator<Item = TokenStream> + 'a {
+    deps.iter().enumerate().map(move |(i, dep)| {
+        let (first, last) = first_and_last_span(&dep.tokens);
+        let panic = spanned_panic(first, last, message);
+        quote! { ::core::option::Option::Some((#list, #i)) => #panic, }
+    })
 }
 
 /// Marks the variant as registered after an attribute error, so the derive
 /// does not add "has no registry entry" to the error the user must fix.
 pub fn placeholder(attr: &DaemonAttr) -> TokenStream {
+    let krate = &attr.krate;
     let enum_path = attr.enum_path();
-    let entry = entry_const(last_ident(&attr.variant));
-    quote_spanned! {attr.variant.span()=>
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals)]
+    let slot = entry_slot(last_ident(&attr.variant));
+    let (first, _) = path_spans(&attr.variant);
+    quote_spanned! {at(first)=>
+        #[allow(non_upper_case_globals, unused_qualifications)]
         impl #enum_path {
             #[doc(hidden)]
-            pub const #entry: ::coord::__private::DaemonEntry =
-                ::coord::__private::DaemonEntry::declared(&[], &[]);
+            #[allow(non_upper_case_globals)]
+            pub(crate) const #slot: #krate::__private::DaemonSlot =
+                #krate::__private::DaemonSlot::placeholder();
         }
     }
 }

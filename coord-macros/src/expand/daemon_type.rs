@@ -1,64 +1,102 @@
-//! `#[derive(DaemonType)]`
+//! `#[derive(DaemonType)]`: names, parsing, and one node per variant.
+//!
+//! Each variant gets a `static` node holding its entry (the `#[daemon]`'s
+//! slot, or the fallback trait's "missing" one); the node's initializer is
+//! where a missing entry is reported, at the variant. The enum's
+//! `DaemonKind::GRAPH` lists pointers to the nodes, which each entry's own
+//! check walks.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 
 use crate::ast::DaemonTypeEnum;
-use crate::case::snake_case;
-use crate::expand::entry_const;
+use crate::expand::{at, entry_slot, source_position, spanned_panic};
 
 pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
+    let krate = &input.krate;
     let ident = &input.ident;
-    let ident_str = ident.to_string();
-    let variants = &input.variants;
+    let vis = &input.vis;
+    let ident_str = ident.unraw().to_string();
+    let variants: Vec<_> = input.variants.iter().map(|v| &v.ident).collect();
     let count = variants.len();
-    let variant_strs: Vec<String> = variants.iter().map(ToString::to_string).collect();
-    let names: Vec<String> = variant_strs.iter().map(|v| snake_case(v)).collect();
+    let variant_strs: Vec<String> = variants.iter().map(|v| v.unraw().to_string()).collect();
+    let names: Vec<&str> = input.variants.iter().map(|v| v.name.as_str()).collect();
     let indices = 0..count;
-    let entries: Vec<_> = variants.iter().map(entry_const).collect();
-    let fallback_trait = format_ident!("__CoordMissingDaemonEntry{}", ident);
-    // Spanned at the enum's name, where a missing entry or a cycle is reported.
-    let panic = quote_spanned! {ident.span()=> ::core::panic!("{}", error); };
+    let slots: Vec<_> = variants.iter().map(|v| entry_slot(v)).collect();
+    let fallback_trait = format_ident!("MissingDaemonEntryOf{}", ident.unraw());
+    let enum_location = crate::expand::location(krate, ident.span());
 
-    let from_str_arms = variants.iter().zip(&names).zip(&variant_strs).map(
-        |((v, snake), pascal)| {
-            let upper = snake.to_uppercase();
-            let kebab = snake.replace('_', "-");
-            quote! { #snake | #upper | #pascal | #kebab => ::core::result::Result::Ok(Self::#v), }
-        },
-    );
+    // Each spelling once: a repeated literal would be an unreachable pattern.
+    let mut seen = std::collections::HashSet::new();
+    let from_str_arms: Vec<TokenStream> = variants
+        .iter()
+        .zip(&names)
+        .zip(&variant_strs)
+        .filter_map(|((v, snake), pascal)| {
+            let spellings: Vec<String> = [
+                (*snake).to_owned(),
+                snake.to_uppercase(),
+                pascal.clone(),
+                snake.replace('_', "-"),
+            ]
+            .into_iter()
+            .filter(|s| seen.insert(s.clone()))
+            .collect();
+            (!spellings.is_empty()).then(|| {
+                quote! { #(#spellings)|* => ::core::result::Result::Ok(Self::#v), }
+            })
+        })
+        .collect();
+
+    // One static per variant: its initializer reads the variant's entry and,
+    // spanned at the variant, reports it missing. Named after the variant, so
+    // rustc's "evaluation of `_::AutoSync` failed here" names it too.
+    let nodes = input.variants.iter().zip(&slots).map(|(variant, slot)| {
+        let v = &variant.ident;
+        let (file, line, _) = source_position(v.span());
+        let pascal = v.unraw().to_string();
+        let name = &variant.name;
+        let message = format!(
+            "[coord::E0001] {ident_str}::{pascal} ({file}:{line}) has no registry entry\n  \
+             help: add one anywhere in this crate, e.g.\n            \
+             #[daemon({ident_str}::{pascal}, runner = run_{name})]\n            \
+             pub struct {pascal};\n        \
+             with `async fn run_{name}(ctx: DaemonContext) -> Result<(), BoxError>`; or remove the variant"
+        );
+        let panic = spanned_panic(v.span(), v.span(), &quote!(#message));
+        quote_spanned! {at(v.span())=>
+            #[allow(non_upper_case_globals)]
+            static #v: #krate::__private::DaemonNode = {
+                let slot = <#ident>::#slot;
+                if !slot.is_present() {
+                    #panic
+                }
+                #krate::__private::DaemonNode::new(slot, #pascal, #name)
+            };
+        }
+    });
 
     quote! {
         impl #ident {
             /// Every variant, in declaration order.
-            pub const ALL: [Self; #count] = [#(Self::#variants),*];
+            #vis const ALL: [Self; #count] = [#(Self::#variants),*];
 
             /// The snake_case name used in config, on the CLI and in logs.
-            pub const fn name(&self) -> &'static str {
+            #[must_use]
+            #vis const fn name(&self) -> &'static str {
                 match self { #(Self::#variants => #names,)* }
             }
-
-            #[doc(hidden)]
-            pub const fn __coord_index(&self) -> usize {
-                match self { #(Self::#variants => #indices,)* }
-            }
-        }
-
-        impl ::coord::DaemonKind for #ident {
-            const TYPE_NAME: &'static str = #ident_str;
-            const ALL: &'static [Self] = &Self::ALL;
-            fn name(&self) -> &'static str { #ident::name(self) }
-            fn index(&self) -> usize { self.__coord_index() }
         }
 
         impl ::core::str::FromStr for #ident {
-            type Err = ::coord::UnknownName;
+            type Err = #krate::UnknownName;
             /// Accepts `auto_sync`, `AUTO_SYNC`, `AutoSync` and `auto-sync`.
             fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
                 match s {
                     #(#from_str_arms)*
                     _ => ::core::result::Result::Err(
-                        ::coord::UnknownName::new("daemon", s, [#(#names),*]),
+                        #krate::UnknownName::new("daemon", s, [#(#names),*]),
                     ),
                 }
             }
@@ -70,39 +108,45 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
             }
         }
 
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals, non_camel_case_types)]
-        trait #fallback_trait {
-            #(const #entries: ::coord::__private::DaemonEntry = ::coord::__private::DaemonEntry::MISSING;)*
-        }
-        impl #fallback_trait for #ident {}
+        const _: () = {
+            // Supplies "missing" for each variant without a `#[daemon]`: an
+            // entry's inherent const wins over a trait's in path resolution.
+            #[allow(non_snake_case, non_camel_case_types)]
+            trait #fallback_trait {
+                #(
+                    #[allow(non_upper_case_globals)]
+                    const #slots: #krate::__private::DaemonSlot = #krate::__private::DaemonSlot::MISSING;
+                )*
+            }
+            impl #fallback_trait for #ident {}
 
-        // One registration per enum; its initializer is where the completeness
-        // and cycle checks run, so they cost one evaluated item, not one per variant.
-        ::coord::__private::inventory::submit! {
-            {
-                const ENTRIES: [::coord::__private::DaemonEntry; #count] = [#(<#ident>::#entries),*];
-                let verdict = ::coord::__private::check_daemon_kind(
-                    #ident_str,
-                    &[#(#variant_strs),*],
-                    &[#(#names),*],
-                    &ENTRIES,
-                );
-                if let ::core::option::Option::Some(error) = verdict.error() {
-                    #panic
-                }
-                ::coord::DaemonKindSpec {
+            #(#nodes)*
+
+            #[diagnostic::do_not_recommend]
+            impl #krate::DaemonKind for #ident {
+                const TYPE_NAME: &'static str = #ident_str;
+                const ALL: &'static [Self] = &[#(Self::#variants),*];
+                const GRAPH: &'static #krate::__private::DaemonGraph = &#krate::__private::DaemonGraph {
                     type_name: #ident_str,
-                    variants: &[#(#variant_strs),*],
-                    names: &[#(#names),*],
-                    entries: &ENTRIES,
-                    location: ::coord::Location {
-                        module_path: ::core::module_path!(),
-                        file: ::core::file!(),
-                        line: ::core::line!(),
-                    },
+                    nodes: &[#(#krate::__private::DaemonNodeRef::new(&#variants)),*],
+                    discriminants: &[#(Self::#variants as i128),*],
+                };
+                fn name(&self) -> &'static str {
+                    #ident::name(self)
+                }
+                fn index(&self) -> usize {
+                    match self { #(Self::#variants => #indices,)* }
                 }
             }
-        }
+
+            #krate::__private::inventory::submit! {
+                #krate::DaemonKindSpec {
+                    type_name: #ident_str,
+                    type_id: ::core::any::TypeId::of::<#ident>,
+                    graph: <#ident as #krate::DaemonKind>::GRAPH,
+                    location: #enum_location,
+                }
+            }
+        };
     }
 }

@@ -1,19 +1,95 @@
-//! Code generation, run only on input that passed validation.
+//! Code generation, one module per macro, run only on input that passed
+//! validation (or, after an error, to emit the smallest item that keeps
+//! other code from failing because of this one).
+//!
+//! Generated code reaches coord only through the path in `krate`
+//! (`::coord`, or what `crate = ...` names), and identifies items by what
+//! they are: consts and statics on the items' own definitions.
 
 pub mod coordinator;
 pub mod daemon;
 pub mod daemon_type;
 pub mod event;
+pub mod subscriptions;
 
-use quote::format_ident;
-use syn::Ident;
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 
-/// The inherent const a `#[daemon]` entry defines on its enum.
+/// The inherent const a `#[daemon]` entry defines on its enum, read by the derive.
 ///
-/// `#[derive(DaemonType)]` reads it by name; where no entry defines it, the
-/// derive's fallback trait supplies a "missing" placeholder, because inherent
-/// items win over trait items in path resolution. Two entries for one variant
-/// define it twice, and rustc points at both.
-pub fn entry_const(variant: &Ident) -> Ident {
-    format_ident!("__coord_daemon_entry_{}", variant, span = variant.span())
+/// Two entries for one variant define it twice, and rustc's own error then
+/// names it: the name is chosen to say what is wrong.
+pub fn entry_slot(variant: &Ident) -> Ident {
+    format_ident!(
+        "{}_has_two_daemon_entries",
+        variant.unraw(),
+        span = at(variant.span())
+    )
+}
+
+/// A span at `span`'s place in the source that resolves names like the
+/// macro's own code: generated locals (`ctx`, `slot`) then always find each
+/// other, also when the user's tokens come from a `macro_rules!` expansion.
+pub fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
+}
+
+/// Where `span` is in the user's source: file as rustc displays it, line, column.
+pub fn source_position(span: Span) -> (String, u32, u32) {
+    let span = span.unwrap();
+    (
+        span.file(),
+        u32::try_from(span.line()).unwrap_or(u32::MAX),
+        u32::try_from(span.column()).unwrap_or(u32::MAX),
+    )
+}
+
+/// `Location { module_path, file, line }` of `span`.
+pub fn location(krate: &TokenStream, span: Span) -> TokenStream {
+    let (file, line, _) = source_position(span);
+    quote! {
+        #krate::Location {
+            module_path: ::core::module_path!(),
+            file: #file,
+            line: #line,
+        }
+    }
+}
+
+/// `::core::panic!("{}", message)`, spanned so rustc underlines `first`
+/// through `last`: a macro call's span runs from its path to its arguments.
+pub fn spanned_panic(first: Span, last: Span, message: &TokenStream) -> TokenStream {
+    let (first, last) = (at(first), at(last));
+    let mut out = TokenStream::new();
+    for tree in [
+        TokenTree::Punct(Punct::new(':', Spacing::Joint)),
+        TokenTree::Punct(Punct::new(':', Spacing::Alone)),
+        TokenTree::Ident(Ident::new("core", first)),
+        TokenTree::Punct(Punct::new(':', Spacing::Joint)),
+        TokenTree::Punct(Punct::new(':', Spacing::Alone)),
+        TokenTree::Ident(Ident::new("panic", first)),
+    ] {
+        out.extend([with_span(tree, first)]);
+    }
+    out.extend([with_span(
+        TokenTree::Punct(Punct::new('!', Spacing::Alone)),
+        last,
+    )]);
+    let mut args = Group::new(Delimiter::Parenthesis, quote!("{}", #message));
+    args.set_span(last);
+    out.extend([TokenTree::Group(args)]);
+    out
+}
+
+fn with_span(mut tree: TokenTree, span: Span) -> TokenTree {
+    tree.set_span(span);
+    tree
+}
+
+/// The user's item followed by the errors, so one mistake is one error:
+/// the item still exists, and nothing else fails for want of it.
+pub fn with_errors(item: TokenStream, fallback: TokenStream, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote! { #item #fallback #errors }
 }
