@@ -210,7 +210,11 @@ async fn publish<E: coord::Event>(event: E) {
 #[daemon(DaemonType::EventRouter, runner = run_until_cancelled, category = "core")]
 pub struct EventRouter;
 
-#[daemon(DaemonType::DataPipeline, runner = collect_games, depends_on = [DaemonType::EventRouter], category = "data")]
+// As in the registry coord replaces, data_pipeline soft-depends on auto_sync,
+// which hard-depends on data_pipeline: a soft edge that closes a cycle is
+// dropped from the startup order, and `validate` and `order` say so.
+#[daemon(DaemonType::DataPipeline, runner = collect_games, depends_on = [DaemonType::EventRouter],
+         soft_depends_on = [DaemonType::AutoSync], category = "data")]
 pub struct DataPipeline;
 
 #[daemon(DaemonType::FeedbackLoop, runner = run_until_cancelled, depends_on = [DaemonType::EventRouter], category = "data")]

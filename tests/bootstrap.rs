@@ -176,7 +176,7 @@ async fn a_failure_skips_every_dependent_with_the_root_cause() {
     assert_eq!(bad.state, CoordinatorState::Failed);
     assert_eq!(
         bad.error.as_ref().map(ToString::to_string).as_deref(),
-        Some("coordinator 'chain_bad' failed to initialize: disk full")
+        Some("[coord::E0201] coordinator 'chain_bad' failed to initialize: disk full")
     );
 
     let mid = status.coordinator("chain_mid").expect("enabled");
@@ -184,8 +184,8 @@ async fn a_failure_skips_every_dependent_with_the_root_cause() {
     assert_eq!(
         mid.error.as_ref().map(ToString::to_string).as_deref(),
         Some(
-            "Coordinator 'chain_mid' depends on 'chain_bad' which is not initialized \
-             (root cause: coordinator 'chain_bad' failed to initialize: disk full)"
+            "[coord::E0204] Coordinator 'chain_mid' depends on 'chain_bad' which is not initialized \
+             (root cause: [coord::E0201] coordinator 'chain_bad' failed to initialize: disk full)"
         )
     );
 
@@ -194,8 +194,8 @@ async fn a_failure_skips_every_dependent_with_the_root_cause() {
     let top_error = top.error.as_ref().expect("skipped with a reason");
     assert_eq!(
         top_error.to_string(),
-        "Coordinator 'chain_top' depends on 'chain_mid' which is not initialized \
-         (root cause: coordinator 'chain_bad' failed to initialize: disk full)"
+        "[coord::E0204] Coordinator 'chain_top' depends on 'chain_mid' which is not initialized \
+         (root cause: [coord::E0201] coordinator 'chain_bad' failed to initialize: disk full)"
     );
     assert!(matches!(
         top_error.root_cause(),
@@ -209,7 +209,7 @@ async fn a_failure_skips_every_dependent_with_the_root_cause() {
     assert!(
         source
             .to_string()
-            .starts_with("Coordinator 'chain_mid' depends on 'chain_bad'")
+            .starts_with("[coord::E0204] Coordinator 'chain_mid' depends on 'chain_bad'")
     );
 
     assert!(
@@ -254,7 +254,7 @@ async fn a_panicking_initializer_is_contained() {
         assert_eq!(
             c.error.as_ref().map(ToString::to_string),
             Some(format!(
-                "coordinator '{name}' panicked while initializing: {message}"
+                "[coord::E0202] coordinator '{name}' panicked while initializing: {message}"
             ))
         );
     }
@@ -410,7 +410,7 @@ async fn reinitialize_of_an_unknown_name_lists_the_known_ones() {
         .expect_err("unknown");
     assert_eq!(
         err.to_string(),
-        "unknown coordinator 're_mdi' (did you mean 're_mid'?); valid names: re_base, re_other, re_mid, re_top"
+        "[coord::E0501] unknown coordinator 're_mdi' (did you mean 're_mid'?); valid names: re_base, re_other, re_mid, re_top"
     );
 }
 

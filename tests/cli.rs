@@ -233,7 +233,7 @@ fn run_is_seen_by_status_from_another_process_then_ends_clean() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains(
-            "unknown daemon or coordinator 'auto_synk' (did you mean 'auto_sync'?); valid names:"
+            "[coord::E0501] unknown daemon or coordinator 'auto_synk' (did you mean 'auto_sync'?); valid names:"
         ),
         "{}",
         stderr(&output)
@@ -314,7 +314,7 @@ fn dead_letters_are_listed_and_replayed_through_the_running_process() {
     let output = cli(&dir, &["dlq", "replay", "9999"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("unknown dead letter '9999'; valid names: "),
+        stderr(&output).contains("[coord::E0501] unknown dead letter '9999'; valid names: "),
         "{}",
         stderr(&output)
     );
@@ -365,6 +365,17 @@ fn validate_passes_and_names_a_misconfigured_daemon() {
         ),
         "{text}"
     );
+    // The soft edge data_pipeline ~> auto_sync closes a cycle: a warning,
+    // which only --strict fails on.
+    let warning = "warning: [coord::E0110] soft dependency cycle: data_pipeline ~> auto_sync -> data_pipeline; \
+                   the soft edge data_pipeline ~> auto_sync is dropped from the startup order";
+    assert!(text.contains(warning), "{text}");
+    let strict = cli(&dir, &["validate", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stdout(&strict));
+    assert!(stdout(&strict).contains(warning));
+    assert!(stdout(&strict).contains("1 warning(s), and --strict fails on warnings"));
+    let order = stdout(&cli(&dir, &["order"]));
+    assert!(order.contains(&format!("  {warning}")), "{order}");
     let output = Command::new(example())
         .arg("validate")
         .env("COORD_DATA_DIR", &dir)
@@ -374,7 +385,7 @@ fn validate_passes_and_names_a_misconfigured_daemon() {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("unknown daemon 'data_pipline' (did you mean 'data_pipeline'?); valid names: event_router, data_pipeline"),
+        text.contains("[coord::E0501] unknown daemon 'data_pipline' (did you mean 'data_pipeline'?); valid names: event_router, data_pipeline"),
         "{text}"
     );
     // Reading the registry never touches the data directory.
@@ -449,7 +460,7 @@ fn unknown_names_get_the_list_of_valid_ones() {
     let text = stderr(&output);
     assert!(
         text.contains(
-            "unknown profile 'model' (did you mean 'models'?); valid names: data, models"
+            "[coord::E0501] unknown profile 'model' (did you mean 'models'?); valid names: data, models"
         ),
         "{text}"
     );

@@ -393,7 +393,7 @@ async fn the_intensity_limit_fails_a_daemon_and_stops_then_restores_its_dependen
     assert_eq!(times("il_broken", "start").len(), 6);
     let error = broken.last_error.expect("why it is down");
     assert!(
-        error.starts_with("restarted 5 times within 60s, the limit"),
+        error.starts_with("[coord::E0303] restarted 5 times within 60s, the limit"),
         "{error}"
     );
     // Every transitive dependent names the root cause; its error tells the chain.
@@ -464,7 +464,7 @@ async fn a_running_dependent_is_stopped_because_of_a_failed_dependency() {
     assert!(
         base.last_error
             .as_deref()
-            .is_some_and(|e| e.starts_with("panicked: rs_base broke")),
+            .is_some_and(|e| e.starts_with("[coord::E0307] panicked: rs_base broke")),
         "{base:?}"
     );
     let user = manager.daemon_status("rs_user").expect("known");
@@ -503,7 +503,7 @@ async fn a_dependency_that_never_becomes_ready_fails_its_dependent_with_the_wait
     assert_eq!(user.state, DaemonState::Failed);
     assert_eq!(
         user.last_error.as_deref(),
-        Some("dependency 'nr_mute' did not become ready within 5s")
+        Some("[coord::E0305] dependency 'nr_mute' did not become ready within 5s")
     );
     assert_eq!(
         manager.daemon_status("nr_mute").expect("known").state,
@@ -652,7 +652,7 @@ async fn a_failing_health_probe_degrades_then_restarts_the_daemon() {
     );
     assert_eq!(
         degraded.last_error.as_deref(),
-        Some("health check: queue depth over limit")
+        Some("[coord::E0306] health check: queue depth over limit")
     );
     // The third failure in a row, at 3 s, restarts it (on_failure).
     let status = manager
@@ -663,7 +663,7 @@ async fn a_failing_health_probe_degrades_then_restarts_the_daemon() {
     assert_eq!(status.state, DaemonState::Backoff, "{status:?}");
     assert_eq!(
         status.last_error.as_deref(),
-        Some("health check failed 3 times in a row: queue depth over limit")
+        Some("[coord::E0306] health check failed 3 times in a row: queue depth over limit")
     );
 }
 
@@ -691,7 +691,7 @@ async fn starting_a_daemon_starts_its_dependencies_or_refuses_when_told() {
     let err = strict.start("md_user").await.expect_err("dependency down");
     assert_eq!(
         err.to_string(),
-        "cannot start daemon 'md_user': its dependency 'md_base' is not running; start 'md_base' \
+        "[coord::E0301] cannot start daemon 'md_user': its dependency 'md_base' is not running; start 'md_base' \
          first, or let the manager start dependencies (MissingDependency::StartIt)"
     );
 }
@@ -725,12 +725,12 @@ async fn profiles_start_their_members_and_dependencies_only() {
         .expect_err("unknown profile");
     assert_eq!(
         err.to_string(),
-        "unknown profile 'sync-only' (did you mean 'sync_only'?); valid names: sync_only"
+        "[coord::E0501] unknown profile 'sync-only' (did you mean 'sync_only'?); valid names: sync_only"
     );
     let err = manager.start("pf_evl").await.expect_err("unknown daemon");
     assert!(
         err.to_string()
-            .starts_with("unknown daemon 'pf_evl' (did you mean 'pf_eval'?)"),
+            .starts_with("[coord::E0501] unknown daemon 'pf_evl' (did you mean 'pf_eval'?)"),
         "{err}"
     );
 }

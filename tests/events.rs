@@ -259,11 +259,17 @@ async fn a_failing_panicking_or_hanging_handler_never_affects_the_others() {
         "{errors:?}"
     );
     assert!(
-        errors.contains(&("iso::panics".into(), "handler panicked: bad state".into())),
+        errors.contains(&(
+            "iso::panics".into(),
+            "[coord::E0403] handler panicked: bad state".into()
+        )),
         "{errors:?}"
     );
     assert!(
-        errors.contains(&("iso::hangs".into(), "handler timed out after 5s".into())),
+        errors.contains(&(
+            "iso::hangs".into(),
+            "[coord::E0402] handler timed out after 5s".into()
+        )),
         "{errors:?}"
     );
     assert!(!errors.iter().any(|(h, _)| h == "iso::works"));
@@ -357,7 +363,7 @@ async fn a_handler_of_a_failed_coordinator_is_reported_not_wired() {
     assert!(!broken.wired);
     assert_eq!(
         broken.reason.as_deref(),
-        Some("coordinator 'broken' failed to initialize: no database")
+        Some("[coord::E0201] coordinator 'broken' failed to initialize: no database")
     );
     let trainer = status
         .iter()
@@ -440,7 +446,7 @@ async fn duplicate_closure_names_are_refused() {
         .expect_err("second");
     assert_eq!(
         err.to_string(),
-        "a handler named 'dup::x' already subscribes to 'job'; names must be unique per event type"
+        "[coord::E0401] a handler named 'dup::x' already subscribes to 'job'; names must be unique per event type"
     );
 }
 

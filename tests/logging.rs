@@ -51,7 +51,7 @@ fn logging_is_configured_from_the_environment_and_names_who_wrote_each_line() {
     assert!(matches!(err, LoggingError::Filter { .. }), "{err:?}");
     assert!(
         err.to_string()
-            .starts_with("COORD_LOG=\"info,[[bad\" is not a valid log filter"),
+            .starts_with("[coord::E0701] COORD_LOG=\"info,[[bad\" is not a valid log filter"),
         "{err}"
     );
 
@@ -60,7 +60,7 @@ fn logging_is_configured_from_the_environment_and_names_who_wrote_each_line() {
     let err = coord::init_logging().expect_err("bad format");
     assert_eq!(
         err.to_string(),
-        "COORD_LOG_FORMAT=\"yaml\" is not a log format; use `text` (the default) or `json`"
+        "[coord::E0702] COORD_LOG_FORMAT=\"yaml\" is not a log format; use `text` (the default) or `json`"
     );
 
     let file = std::env::temp_dir().join(format!("coord-log-{}.jsonl", std::process::id()));

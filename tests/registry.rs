@@ -141,7 +141,7 @@ fn daemon_type_names_and_parsing() {
     let err = "auto_snc".parse::<DaemonType>().expect_err("unknown");
     assert_eq!(
         err.to_string(),
-        "unknown daemon 'auto_snc' (did you mean 'auto_sync'?); valid names: event_router, data_pipeline, auto_sync"
+        "[coord::E0501] unknown daemon 'auto_snc' (did you mean 'auto_sync'?); valid names: event_router, data_pipeline, auto_sync"
     );
     assert_eq!(<DaemonType as DaemonKind>::TYPE_NAME, "DaemonType");
     assert_eq!(DaemonKind::index(&DaemonType::AutoSync), 2);

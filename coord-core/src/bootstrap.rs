@@ -83,7 +83,7 @@ impl fmt::Display for CoordinatorState {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InitError {
     /// Its initializer returned an error.
-    #[error("coordinator '{name}' failed to initialize: {source}")]
+    #[error("[coord::E0201] coordinator '{name}' failed to initialize: {source}")]
     Failed {
         /// The coordinator.
         name: &'static str,
@@ -91,7 +91,7 @@ pub enum InitError {
         source: SharedError,
     },
     /// Its initializer panicked.
-    #[error("coordinator '{name}' panicked while initializing: {message}")]
+    #[error("[coord::E0202] coordinator '{name}' panicked while initializing: {message}")]
     Panicked {
         /// The coordinator.
         name: &'static str,
@@ -100,7 +100,7 @@ pub enum InitError {
     },
     /// Its initializer ran past its timeout and was cancelled.
     #[error(
-        "coordinator '{name}' did not finish initializing within {after:?} and was cancelled; \
+        "[coord::E0203] coordinator '{name}' did not finish initializing within {after:?} and was cancelled; \
          find what it waits on, or raise its limit with `coordinator_timeout(\"{name}\", ...)`"
     )]
     TimedOut {
@@ -111,7 +111,7 @@ pub enum InitError {
     },
     /// A dependency is not initialised, so it was not started.
     #[error(
-        "Coordinator '{name}' depends on '{dependency}' which is not initialized (root cause: {})",
+        "[coord::E0204] Coordinator '{name}' depends on '{dependency}' which is not initialized (root cause: {})",
         .cause.root_cause()
     )]
     DependencyNotInitialized {
@@ -124,7 +124,7 @@ pub enum InitError {
         cause: Arc<InitError>,
     },
     /// A dependency outside this run has never been initialised.
-    #[error("coordinator '{name}' has not been initialized; run bootstrap() first")]
+    #[error("[coord::E0205] coordinator '{name}' has not been initialized; run bootstrap() first")]
     NotStarted {
         /// The coordinator.
         name: &'static str,
@@ -208,7 +208,7 @@ impl BootstrapReport {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ShutdownError {
     /// The hook returned an error.
-    #[error("coordinator '{name}' failed to shut down: {source}")]
+    #[error("[coord::E0211] coordinator '{name}' failed to shut down: {source}")]
     Failed {
         /// The coordinator.
         name: &'static str,
@@ -216,7 +216,7 @@ pub enum ShutdownError {
         source: SharedError,
     },
     /// The hook panicked.
-    #[error("coordinator '{name}' panicked while shutting down: {message}")]
+    #[error("[coord::E0212] coordinator '{name}' panicked while shutting down: {message}")]
     Panicked {
         /// The coordinator.
         name: &'static str,
@@ -224,7 +224,9 @@ pub enum ShutdownError {
         message: String,
     },
     /// The hook ran past its timeout and was aborted.
-    #[error("coordinator '{name}' did not shut down within {after:?}; its hook was aborted")]
+    #[error(
+        "[coord::E0213] coordinator '{name}' did not shut down within {after:?}; its hook was aborted"
+    )]
     TimedOut {
         /// The coordinator.
         name: &'static str,
@@ -262,7 +264,7 @@ pub struct SubscriptionStatus {
 pub enum NotInitialized {
     /// `T` is not among this handle's coordinators.
     #[error(
-        "`{type_name}` is not a coordinator of this Coordination: mark it `#[coordinator]` \
+        "[coord::E0221] `{type_name}` is not a coordinator of this Coordination: mark it `#[coordinator]` \
          and make sure the builder enables it"
     )]
     NotEnabled {
@@ -270,7 +272,9 @@ pub enum NotInitialized {
         type_name: &'static str,
     },
     /// It has not been initialised (yet, or since a reset or shutdown).
-    #[error("coordinator '{name}' is {state}: it is reachable once bootstrap() has initialised it")]
+    #[error(
+        "[coord::E0222] coordinator '{name}' is {state}: it is reachable once bootstrap() has initialised it"
+    )]
     NotStarted {
         /// The coordinator.
         name: &'static str,

@@ -7,7 +7,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A name given on the CLI, in config or in code that matches no known item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} '{given}'{}; valid names: {}", Suggestion(.suggestion.as_deref()), .valid.join(", "))]
+#[error("[coord::E0501] unknown {kind} '{given}'{}; valid names: {}", Suggestion(.suggestion.as_deref()), .valid.join(", "))]
 pub struct UnknownName {
     /// What was looked up: "daemon", "coordinator", "profile", ...
     pub kind: &'static str,
@@ -96,7 +96,7 @@ mod tests {
         assert_eq!(err.suggestion.as_deref(), Some("auto_sync"));
         assert_eq!(
             err.to_string(),
-            "unknown daemon 'auto_snyc' (did you mean 'auto_sync'?); valid names: auto_sync, evaluation"
+            "[coord::E0501] unknown daemon 'auto_snyc' (did you mean 'auto_sync'?); valid names: auto_sync, evaluation"
         );
     }
 

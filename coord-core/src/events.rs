@@ -254,7 +254,7 @@ pub struct EventCounts {
 pub enum SubscribeError {
     /// Another handler of this event type already has this name.
     #[error(
-        "a handler named '{name}' already subscribes to '{event}'; names must be unique per event type"
+        "[coord::E0401] a handler named '{name}' already subscribes to '{event}'; names must be unique per event type"
     )]
     DuplicateName {
         /// The handler's name.
@@ -539,7 +539,7 @@ impl EventBus {
                     self.dead_letter(
                         &subscriber.shared.name,
                         &envelope,
-                        "queue full".to_owned(),
+                        "[coord::E0404] the subscriber's queue is full".to_owned(),
                         retry,
                     );
                 }
@@ -670,7 +670,7 @@ impl EventBus {
         let retry = lock(&self.inner.dead)
             .get(&id)
             .map(|e| Arc::clone(&e.retry))
-            .ok_or_else(|| format!("no dead letter with id {id}"))?;
+            .ok_or_else(|| format!("[coord::E0406] no dead letter with id {id}"))?;
         // Enqueued again: the worker's own outcome decides whether it returns.
         if lock(&self.inner.dead).remove(&id).is_some() {
             self.inner.dead_count.fetch_sub(1, Ordering::Relaxed);
@@ -891,7 +891,10 @@ async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<E>>) {
                     shared.pending.fetch_sub(1, Ordering::AcqRel);
                 }
                 Err(payload) => {
-                    let error = format!("handler panicked: {}", panic_message(payload.as_ref()));
+                    let error = format!(
+                        "[coord::E0403] handler panicked: {}",
+                        panic_message(payload.as_ref())
+                    );
                     shared.settle(subscriber, envelope, Err(error));
                     shared.pending.fetch_sub(1, Ordering::AcqRel);
                 }
@@ -934,7 +937,7 @@ fn retry_for<E: Event>(subscriber: &Subscriber<E>, envelope: Arc<Envelope<E>>) -
                 Ok(()) => Ok(()),
                 Err(_) => {
                     shared.pending.fetch_sub(1, Ordering::AcqRel);
-                    Err("subscriber is gone".to_owned())
+                    Err("[coord::E0405] the subscriber is gone".to_owned())
                 }
             }
         })
@@ -992,7 +995,10 @@ async fn run_worker<E: Event>(
             Work::Finish(envelope, call) => {
                 let result = match tokio::time::timeout(shared.timeout, call).await {
                     Ok(result) => result,
-                    Err(_) => Err(format!("handler timed out after {:?}", shared.timeout)),
+                    Err(_) => Err(format!(
+                        "[coord::E0402] handler timed out after {:?}",
+                        shared.timeout
+                    )),
                 };
                 (envelope, result)
             }
@@ -1034,7 +1040,9 @@ where
         Poll::Ready(result) => result,
         Poll::Pending => match tokio::time::timeout(timeout, call).await {
             Ok(result) => result,
-            Err(_) => Err(format!("handler timed out after {timeout:?}")),
+            Err(_) => Err(format!(
+                "[coord::E0402] handler timed out after {timeout:?}"
+            )),
         },
     }
 }
@@ -1052,7 +1060,7 @@ impl<F: Future<Output = Result<(), BoxError>>> Future for CatchPanic<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(|e| e.to_string())),
             Err(payload) => Poll::Ready(Err(format!(
-                "handler panicked: {}",
+                "[coord::E0403] handler panicked: {}",
                 panic_message(payload.as_ref())
             ))),
         }
@@ -1123,7 +1131,7 @@ impl SubscriptionSpec {
         static NAMES: OnceLock<Mutex<HashMap<usize, &'static str>>> = OnceLock::new();
         let names = NAMES.get_or_init(Mutex::default);
         let key = std::ptr::from_ref(self) as usize;
-        *lock(names).entry(key).or_insert_with(|| {
+        lock(names).entry(key).or_insert_with(|| {
             Box::leak(format!("{}::{}", self.info().coordinator_type, self.method).into_boxed_str())
         })
     }

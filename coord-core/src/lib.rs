@@ -70,7 +70,7 @@ pub mod __private {
     pub use crate::static_check::{
         CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
         DaemonSlot, Finding, HARD, Message, SOFT, check_coordinator, check_daemon_entry,
-        explain_coordinator, explain_daemon_entry, node_id, repeat_position,
+        explain_coordinator, explain_daemon_entry, fail, node_id, repeat_position,
     };
     pub use inventory;
 }

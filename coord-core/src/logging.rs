@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 pub enum LoggingError {
     /// `COORD_LOG` is not a valid filter.
     #[error(
-        "COORD_LOG={value:?} is not a valid log filter: {reason}; use a level (`info`, `debug`) \
+        "[coord::E0701] COORD_LOG={value:?} is not a valid log filter: {reason}; use a level (`info`, `debug`) \
          or per-target directives (`info,coord_core::manager=debug`)"
     )]
     Filter {
@@ -19,11 +19,13 @@ pub enum LoggingError {
         reason: String,
     },
     /// `COORD_LOG_FORMAT` names no known format.
-    #[error("COORD_LOG_FORMAT={0:?} is not a log format; use `text` (the default) or `json`")]
+    #[error(
+        "[coord::E0702] COORD_LOG_FORMAT={0:?} is not a log format; use `text` (the default) or `json`"
+    )]
     Format(String),
     /// `COORD_LOG_FILE` cannot be opened for appending.
     #[error(
-        "cannot open the log file {}: {source}; create its directory or unset COORD_LOG_FILE to log to stderr",
+        "[coord::E0703] cannot open the log file {}: {source}; create its directory or unset COORD_LOG_FILE to log to stderr",
         .path.display()
     )]
     File {
@@ -34,7 +36,7 @@ pub enum LoggingError {
     },
     /// Another global subscriber is already installed.
     #[error(
-        "a tracing subscriber is already installed; call init_logging() once, before anything else logs"
+        "[coord::E0704] a tracing subscriber is already installed; call init_logging() once, before anything else logs"
     )]
     AlreadyInstalled,
 }

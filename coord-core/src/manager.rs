@@ -175,7 +175,7 @@ pub enum DaemonError {
     UnknownName(#[from] UnknownName),
     /// A dependency is not running and the manager is set to refuse.
     #[error(
-        "cannot start daemon '{daemon}': its dependency '{dependency}' is not running; \
+        "[coord::E0301] cannot start daemon '{daemon}': its dependency '{dependency}' is not running; \
          start '{dependency}' first, or let the manager start dependencies (MissingDependency::StartIt)"
     )]
     DependencyNotRunning {
@@ -189,7 +189,7 @@ pub enum DaemonError {
 /// `daemon_manager()` was called before the manager was started.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error(
-    "the daemon manager is not started: call `coordination.start_daemon_manager()` \
+    "[coord::E0302] the daemon manager is not started: call `coordination.start_daemon_manager()` \
      (after `bootstrap()`), then `start_all()` or `start(daemon)`"
 )]
 pub struct DaemonManagerNotStarted;
@@ -923,7 +923,8 @@ impl DaemonManager {
                     s.state = DaemonState::Stopped;
                     s.stopped_because = Some(cause);
                     if s.last_error.is_none() {
-                        s.last_error = Some(format!("stopped because '{cause}' is down"));
+                        s.last_error =
+                            Some(format!("[coord::E0304] stopped because '{cause}' is down"));
                     }
                 });
                 stopped.push(d);
@@ -1015,7 +1016,7 @@ impl DaemonManager {
                     let window = config.restart_config.window;
                     let last = error.unwrap_or_else(|| "exited".into());
                     let error = format!(
-                        "restarted {restarts} times within {window:?}, the limit; staying down until started by hand (last error: {last})"
+                        "[coord::E0303] restarted {restarts} times within {window:?}, the limit; staying down until started by hand (last error: {last})"
                     );
                     tracing::error!(daemon = spec.name, %error, "giving up");
                     self.fail(i, error).await;
@@ -1096,7 +1097,7 @@ impl DaemonManager {
                 return Err(DependencyProblem::Down {
                     dependency,
                     error: format!(
-                        "dependency '{dependency}' is {}: {}",
+                        "[coord::E0304] dependency '{dependency}' is {}: {}",
                         status.state,
                         status.last_error.as_deref().unwrap_or("no error recorded")
                     ),
@@ -1106,7 +1107,7 @@ impl DaemonManager {
                 return Err(DependencyProblem::NotReady {
                     dependency,
                     error: format!(
-                        "dependency '{dependency}' did not become ready within {:?}",
+                        "[coord::E0305] dependency '{dependency}' did not become ready within {:?}",
                         plan.configs[d].ready_timeout
                     ),
                 });
@@ -1197,7 +1198,7 @@ impl DaemonManager {
                     timer.as_mut().reset(Instant::now() + p.interval);
                     let result = match tokio::time::timeout(p.interval, (p.check)()).await {
                         Ok(result) => result.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("health check took longer than {:?}", p.interval)),
+                        Err(_) => Err(format!("[coord::E0306] health check took longer than {:?}", p.interval)),
                     };
                     match result {
                         Ok(()) => {
@@ -1213,14 +1214,14 @@ impl DaemonManager {
                                 cancel.cancel();
                                 let _ = tokio::time::timeout(config.shutdown_timeout, &mut run).await;
                                 return Exit::Finished(Err(format!(
-                                    "health check failed {failures} times in a row: {error}"
+                                    "[coord::E0306] health check failed {failures} times in a row: {error}"
                                 )));
                             }
                             self.update(i, |s| {
                                 if s.state.is_ready() {
                                     s.state = DaemonState::Degraded;
                                 }
-                                s.last_error = Some(format!("health check: {error}"));
+                                s.last_error = Some(format!("[coord::E0306] health check: {error}"));
                             });
                         }
                     }
@@ -1303,7 +1304,7 @@ impl Future for CatchUnwind {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(|e| e.to_string())),
             Err(payload) => Poll::Ready(Err(format!(
-                "panicked: {}",
+                "[coord::E0307] panicked: {}",
                 panic_message(payload.as_ref())
             ))),
         }

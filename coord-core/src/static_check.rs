@@ -127,6 +127,16 @@ impl Message {
     }
 }
 
+/// Stops compilation with `message`, reported where the call is written.
+///
+/// `#[track_caller]`: the generated code calls this at the token an error is
+/// about (an entry, a dependency), and that is where rustc points. Cheaper
+/// for the compiler than a `panic!` with its formatting at every such place.
+#[track_caller]
+pub const fn fail(message: &str) -> ! {
+    panic!("{}", message)
+}
+
 /// Which list of an item's dependencies a finding points into.
 pub const HARD: u8 = 0;
 /// The `soft_depends_on` list.
@@ -295,7 +305,12 @@ impl DaemonNode {
 ///
 /// A pointer rather than a reference: the graph lists every node, and
 /// reading one node's data must not require evaluating the others (a broken
-/// entry then stops only the checks that reach it).
+/// entry then stops only the checks that reach it). Like [`CoordNodeRef`],
+/// it can only be made from a `&'static DaemonNode`:
+///
+/// ```compile_fail
+/// let dangling = coord_core::__private::DaemonNodeRef(std::ptr::null());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DaemonNodeRef(*const DaemonNode);
 
@@ -388,7 +403,15 @@ pub const fn check_daemon_entry(graph: &DaemonGraph, me: i128) -> Finding {
         }
         list += 1;
     }
-    if slot.deps.is_empty() {
+    // A cycle this daemon reports leaves it for a later variant; when every
+    // dependency is an earlier one, there is nothing to walk.
+    let mut later = false;
+    let mut i = 0;
+    while i < slot.deps.len() {
+        later = later || graph.position(slot.deps[i]) > position;
+        i += 1;
+    }
+    if !later {
         return Finding::NOTHING;
     }
     match walk_daemons::<64>(graph, position) {
@@ -609,6 +632,13 @@ pub struct CoordNode {
 /// A pointer rather than a reference: a reference held in an associated const
 /// and reached from another static's initializer makes rustc report a query
 /// cycle (E0391) for every dependency cycle, before our check can name it.
+///
+/// It can only be made from a `&'static CoordNode`, so no safe code can hand
+/// a walk a dangling pointer:
+///
+/// ```compile_fail
+/// let dangling = coord_core::__private::CoordNodeRef(std::ptr::null());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CoordNodeRef(*const CoordNode);
 
@@ -683,7 +713,16 @@ pub const fn check_coordinator(me: CoordNodeRef) -> Finding {
         }
         i += 1;
     }
-    if node.deps.is_empty() {
+    // A cycle this coordinator reports leaves it for one declared after it;
+    // when every dependency comes before it (declaration order is usually
+    // dependency order), there is nothing to walk.
+    let mut later = false;
+    let mut i = 0;
+    while i < node.deps.len() {
+        later = later || comes_before(node, node.deps[i].get());
+        i += 1;
+    }
+    if !later {
         return Finding::NOTHING;
     }
     match walk_coordinators::<64>(me) {
@@ -707,16 +746,16 @@ pub const fn explain_coordinator(me: CoordNodeRef, finding: Finding) -> Message 
     match finding.kind {
         FindingKind::Nothing | FindingKind::HardAndSoft => {}
         FindingKind::DependsOnItself => {
-            msg.push("[coord::E0005] coordinator `");
-            msg.push(node.type_name);
-            msg.push("` depends on itself\n  help: remove it from its own `depends_on`");
+            msg.push("[coord::E0005] coordinator ");
+            push_coordinator(&mut msg, node);
+            msg.push(" depends on itself\n  help: remove it from its own `depends_on`");
         }
         FindingKind::ListedTwice => {
-            msg.push("[coord::E0006] `");
+            msg.push("[coord::E0006] ");
             msg.push(node.deps[finding.position].get().type_name);
-            msg.push("` is listed twice in the `depends_on` of coordinator `");
-            msg.push(node.type_name);
-            msg.push("` (under two spellings of the same type)\n  help: remove one of them");
+            msg.push(" is listed twice in the `depends_on` of coordinator ");
+            push_coordinator(&mut msg, node);
+            msg.push(" (under two spellings of the same type)\n  help: remove one of them");
         }
         FindingKind::Cycle => {
             msg.push("[coord::E0004] dependency cycle between coordinators:\n");

@@ -98,7 +98,7 @@ pub enum CliError {
     #[error(transparent)]
     UnknownName(#[from] UnknownName),
     /// The coordination could not be built from the application's configuration.
-    #[error("the service's configuration is invalid: {0}")]
+    #[error("[coord::E0801] the service's configuration is invalid: {0}")]
     Build(#[from] BuildError),
     /// Logging could not be set up from the environment.
     #[error(transparent)]
@@ -108,7 +108,7 @@ pub enum CliError {
     Daemon(#[from] DaemonError),
     /// Nothing has run with this data directory.
     #[error(
-        "no state store at {}: nothing has run with this data directory; start the service \
+        "[coord::E0802] no state store at {}: nothing has run with this data directory; start the service \
          with `{app} run`, or point --data-dir (or COORD_DATA_DIR) at the one it uses",
         .path.display()
     )]
@@ -119,7 +119,7 @@ pub enum CliError {
         app: String,
     },
     /// The store has no run to show.
-    #[error("no run recorded in {}; start one with `{app} run`", .path.display())]
+    #[error("[coord::E0803] no run recorded in {}; start one with `{app} run`", .path.display())]
     NoRun {
         /// The database file.
         path: PathBuf,
@@ -128,7 +128,7 @@ pub enum CliError {
     },
     /// A request that only the running process can carry out, with no process running.
     #[error(
-        "run {run} is not running ({state}); only its process can {what}: start the service \
+        "[coord::E0804] run {run} is not running ({state}); only its process can {what}: start the service \
          with `{app} run` and try again"
     )]
     NotRunning {
@@ -143,7 +143,7 @@ pub enum CliError {
     },
     /// The running process did not carry out a request in time.
     #[error(
-        "process {pid} did not answer the {action} request within {waited:?}; it answers while \
+        "[coord::E0805] process {pid} did not answer the {action} request within {waited:?}; it answers while \
          it records its state (twice a second), so it may be stuck or shutting down: see `{app} status`"
     )]
     NoAnswer {
@@ -158,7 +158,7 @@ pub enum CliError {
     },
     /// `dlq replay` named a dead letter in a run whose queue is empty.
     #[error(
-        "there is no dead letter {id}: the dead-letter queue of run {run} is empty \
+        "[coord::E0806] there is no dead letter {id}: the dead-letter queue of run {run} is empty \
          (as the service last recorded it, twice a second)"
     )]
     NoDeadLetters {
@@ -168,10 +168,10 @@ pub enum CliError {
         id: u64,
     },
     /// The running process refused a request.
-    #[error("the running service refused: {0}")]
+    #[error("[coord::E0807] the running service refused: {0}")]
     Refused(String),
     /// Signal handlers could not be installed, or stdout could not be written.
-    #[error("{what}: {source}")]
+    #[error("[coord::E0808] {what}: {source}")]
     Io {
         /// What failed.
         what: &'static str,

@@ -34,7 +34,7 @@ pub const SCHEMA_VERSION: i32 = 2;
 pub enum StoreError {
     /// The data directory does not exist and cannot be created.
     #[error(
-        "cannot create the data directory {}: {source}; create it by hand (`mkdir -p {}`) \
+        "[coord::E0601] cannot create the data directory {}: {source}; create it by hand (`mkdir -p {}`) \
          or set COORD_DATA_DIR to a directory you can write",
         .path.display(), .path.display()
     )]
@@ -46,7 +46,7 @@ pub enum StoreError {
     },
     /// The data directory exists but a file cannot be written in it.
     #[error(
-        "the data directory {} is not writable: {source}; fix its permissions \
+        "[coord::E0602] the data directory {} is not writable: {source}; fix its permissions \
          (e.g. `chmod u+rwx {}`) or set COORD_DATA_DIR to a directory you can write",
         .path.display(), .path.display()
     )]
@@ -58,7 +58,7 @@ pub enum StoreError {
     },
     /// The database file is not SQLite, or is another application's database.
     #[error(
-        "{} is not a coord state database ({detail}); it was left untouched: move it away \
+        "[coord::E0603] {} is not a coord state database ({detail}); it was left untouched: move it away \
          or set COORD_DATA_DIR to another directory",
         .path.display()
     )]
@@ -70,7 +70,7 @@ pub enum StoreError {
     },
     /// The database fails SQLite's integrity check.
     #[error(
-        "the state database {} is corrupt ({detail}); it was left untouched: move it away \
+        "[coord::E0604] the state database {} is corrupt ({detail}); it was left untouched: move it away \
          (e.g. `mv {} {}.corrupt`) and coord creates a new one",
         .path.display(), .path.display(), .path.display()
     )]
@@ -82,7 +82,7 @@ pub enum StoreError {
     },
     /// The database was written by a newer coord.
     #[error(
-        "the state database {} has schema version {found}, newer than this coord's {SCHEMA_VERSION}; \
+        "[coord::E0605] the state database {} has schema version {found}, newer than this coord's {SCHEMA_VERSION}; \
          upgrade coord or set COORD_DATA_DIR to another directory",
         .path.display()
     )]
@@ -93,7 +93,7 @@ pub enum StoreError {
         found: i32,
     },
     /// The database file exists but cannot be read.
-    #[error("cannot read the state database {}: {source}; check its permissions", .path.display())]
+    #[error("[coord::E0606] cannot read the state database {}: {source}; check its permissions", .path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -101,7 +101,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A query failed.
-    #[error("state database {}: {source}", .path.display())]
+    #[error("[coord::E0607] state database {}: {source}", .path.display())]
     Sql {
         /// The file.
         path: PathBuf,

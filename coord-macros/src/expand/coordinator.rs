@@ -7,21 +7,28 @@ use syn::Path;
 use syn::ext::IdentExt;
 
 use crate::ast::CoordinatorAttr;
-use crate::attr::first_and_last_span;
+use crate::attr::{first_and_last_span, last_ident};
 use crate::case::snake_case;
-use crate::expand::{at, location, source_position, spanned_panic};
+use crate::expand::{at, location, source_position, spanned_fail};
 
 pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
     let krate = &attr.krate;
     let ident = &item.ident;
     let deps = dependencies(attr, item);
-    // One `DependencyOf` impl per entry; a repeated one gets a distinct const
-    // argument instead of conflicting, and the check below reports it.
+    // One `DependencyOf` impl per entry. An entry that may repeat an earlier
+    // one under another spelling (`Store`, `crate::m::Store`: the same last
+    // name) gets a const argument that is distinct when it does repeat, so
+    // the impls do not conflict and the check below reports it in coord's
+    // words. Each such argument is one more item for the compiler to
+    // evaluate, so entries with a name of their own get a plain impl.
     let declared = deps.iter().enumerate().map(|(i, dep)| {
-        let repeat = if i == 0 {
-            TokenStream::new()
-        } else {
+        let may_repeat = deps[..i]
+            .iter()
+            .any(|earlier| last_ident(earlier) == last_ident(dep));
+        let repeat = if may_repeat {
             quote!(, { #krate::__private::repeat_position(<#ident as #krate::RegisteredCoordinator>::DEP_IDS, #i) })
+        } else {
+            TokenStream::new()
         };
         quote_spanned! {at(dep_span(dep))=>
             #[diagnostic::do_not_recommend]
@@ -124,10 +131,10 @@ fn check(attr: &CoordinatorAttr, item: &syn::ItemStruct, deps: &[Path]) -> Token
     let message = quote!(text);
     let arms = deps.iter().enumerate().map(|(i, dep)| {
         let (first, last) = first_and_last_span(&dep.to_token_stream());
-        let panic = spanned_panic(first, last, &message);
+        let panic = spanned_fail(krate, first, last, &message);
         quote! { ::core::option::Option::Some((_, #i)) => #panic, }
     });
-    let at_name = spanned_panic(ident.span(), ident.span(), &message);
+    let at_name = spanned_fail(krate, ident.span(), ident.span(), &message);
     quote! {
         #[allow(unused_qualifications)]
         const _: () = {

@@ -6,7 +6,7 @@ use syn::ext::IdentExt;
 
 use crate::ast::{DaemonAttr, Dep};
 use crate::attr::{first_and_last_span, last_ident, path_spans};
-use crate::expand::{at, entry_slot, location, spanned_panic};
+use crate::expand::{at, entry_slot, location, spanned_fail};
 
 pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let krate = &attr.krate;
@@ -61,7 +61,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let slot_impl = quote_spanned! {at(variant_first)=>
         // The user's paths appear here in expressions, where a lint like
         // `unused_qualifications` would ask for a fix inside generated code.
-        #[allow(non_upper_case_globals, unused_qualifications)]
+        #[allow(non_upper_case_globals, unused_qualifications, non_local_definitions)]
         impl #enum_path {
             #[doc(hidden)]
             #[allow(non_upper_case_globals)]
@@ -115,10 +115,10 @@ fn check(attr: &DaemonAttr, enum_path: &syn::Path) -> TokenStream {
         return TokenStream::new();
     }
     let message = quote!(text);
-    let arms = arms(&attr.depends_on, 0, &message)
-        .chain(arms(&attr.soft_depends_on, 1, &message))
+    let arms = arms(krate, &attr.depends_on, 0, &message)
+        .chain(arms(krate, &attr.soft_depends_on, 1, &message))
         .collect::<Vec<_>>();
-    let at_entry = spanned_panic(first, last, &message);
+    let at_entry = spanned_fail(krate, first, last, &message);
     quote! {
         #[allow(unused_qualifications)]
         const _: () = {
@@ -139,13 +139,14 @@ fn check(attr: &DaemonAttr, enum_path: &syn::Path) -> TokenStream {
 
 /// One match arm per dependency, panicking at its token.
 fn arms<'a>(
+    krate: &'a TokenStream,
     deps: &'a [Dep],
     list: u8,
     message: &'a TokenStream,
 ) -> impl Iterator<Item = TokenStream> + 'a {
     deps.iter().enumerate().map(move |(i, dep)| {
         let (first, last) = first_and_last_span(&dep.tokens);
-        let panic = spanned_panic(first, last, message);
+        let panic = spanned_fail(krate, first, last, message);
         quote! { ::core::option::Option::Some((#list, #i)) => #panic, }
     })
 }
@@ -158,7 +159,7 @@ pub fn placeholder(attr: &DaemonAttr) -> TokenStream {
     let slot = entry_slot(last_ident(&attr.variant));
     let (first, _) = path_spans(&attr.variant);
     quote_spanned! {at(first)=>
-        #[allow(non_upper_case_globals, unused_qualifications)]
+        #[allow(non_upper_case_globals, unused_qualifications, non_local_definitions)]
         impl #enum_path {
             #[doc(hidden)]
             #[allow(non_upper_case_globals)]

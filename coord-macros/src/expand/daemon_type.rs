@@ -11,7 +11,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 
 use crate::ast::DaemonTypeEnum;
-use crate::expand::{at, entry_slot, source_position, spanned_panic};
+use crate::expand::{at, entry_slot, source_position, spanned_fail};
 
 pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
     let krate = &input.krate;
@@ -64,7 +64,7 @@ pub fn expand(input: &DaemonTypeEnum) -> TokenStream {
              pub struct {pascal};\n        \
              with `async fn run_{name}(ctx: DaemonContext) -> Result<(), BoxError>`; or remove the variant"
         );
-        let panic = spanned_panic(v.span(), v.span(), &quote!(#message));
+        let panic = spanned_fail(krate, v.span(), v.span(), &quote!(#message));
         quote_spanned! {at(v.span())=>
             #[allow(non_upper_case_globals)]
             static #v: #krate::__private::DaemonNode = {

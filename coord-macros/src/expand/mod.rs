@@ -12,7 +12,7 @@ pub mod daemon_type;
 pub mod event;
 pub mod subscriptions;
 
-use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 
@@ -57,26 +57,20 @@ pub fn location(krate: &TokenStream, span: Span) -> TokenStream {
     }
 }
 
-/// `::core::panic!("{}", message)`, spanned so rustc underlines `first`
-/// through `last`: a macro call's span runs from its path to its arguments.
-pub fn spanned_panic(first: Span, last: Span, message: &TokenStream) -> TokenStream {
+/// A call of coord's `fail(message)`, spanned so rustc underlines `first`
+/// through `last`: a call's span runs from its path to its arguments, and
+/// `fail` is `#[track_caller]`, so the error points here, not into coord.
+pub fn spanned_fail(
+    krate: &TokenStream,
+    first: Span,
+    last: Span,
+    message: &TokenStream,
+) -> TokenStream {
     let (first, last) = (at(first), at(last));
     let mut out = TokenStream::new();
-    for tree in [
-        TokenTree::Punct(Punct::new(':', Spacing::Joint)),
-        TokenTree::Punct(Punct::new(':', Spacing::Alone)),
-        TokenTree::Ident(Ident::new("core", first)),
-        TokenTree::Punct(Punct::new(':', Spacing::Joint)),
-        TokenTree::Punct(Punct::new(':', Spacing::Alone)),
-        TokenTree::Ident(Ident::new("panic", first)),
-    ] {
-        out.extend([with_span(tree, first)]);
-    }
-    out.extend([with_span(
-        TokenTree::Punct(Punct::new('!', Spacing::Alone)),
-        last,
-    )]);
-    let mut args = Group::new(Delimiter::Parenthesis, quote!("{}", #message));
+    let path = quote!(#krate::__private::fail);
+    out.extend(path.into_iter().map(|tree| with_span(tree, first)));
+    let mut args = Group::new(Delimiter::Parenthesis, quote!(#message));
     args.set_span(last);
     out.extend([TokenTree::Group(args)]);
     out
