@@ -35,6 +35,43 @@ fn data_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// What a running service does to its data directory: hold the lock and keep
+/// its heartbeat fresh, so a run written by a test reads as running.
+struct Owning {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    beating: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Owning {
+    fn take(store: &coord::StateStore, run: i64) -> Self {
+        let owner = coord::OwnerLock::acquire(store.dir(), coord::DEFAULT_FILE_MODE)
+            .expect("the test owns the data directory");
+        owner.set_run(run).expect("owner record");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = std::sync::Arc::clone(&stop);
+        let beating = std::thread::spawn(move || {
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                owner.beat(0).expect("heartbeat");
+                std::thread::park_timeout(Duration::from_millis(200));
+            }
+        });
+        Self {
+            stop,
+            beating: Some(beating),
+        }
+    }
+}
+
+impl Drop for Owning {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(beating) = self.beating.take() {
+            beating.thread().unpark();
+            let _ = beating.join();
+        }
+    }
+}
+
 fn cli(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(example())
         .args(args)
@@ -261,6 +298,7 @@ fn status_exits_non_zero_for_a_killed_process_and_for_a_failed_daemon() {
     let dir = data_dir("failed");
     let store = coord::StateStore::open(&dir).expect("store");
     let run = store.begin_run().expect("run");
+    let _owning = Owning::take(&store, run);
     let mut sync = coord::DaemonStatus {
         name: "auto_sync",
         state: coord::DaemonState::Failed,
@@ -492,6 +530,7 @@ fn status_watch_redraws_until_interrupted_and_events_lists_orphans() {
     let dir = data_dir("watch");
     let store = coord::StateStore::open(&dir).expect("store");
     let run = store.begin_run().expect("run");
+    let _owning = Owning::take(&store, run);
     let counts = std::collections::BTreeMap::from([(
         "disk_full",
         coord::EventCounts {

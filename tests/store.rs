@@ -192,7 +192,8 @@ fn a_version_1_store_is_migrated_and_keeps_its_runs() {
     let connection = rusqlite::Connection::open(dir.join(DATABASE_FILE)).expect("sqlite");
     connection
         .execute_batch(
-            "DROP TABLE event_stats; DROP TABLE dead_letters; DROP TABLE commands;
+            "DROP INDEX daemon_transitions_by_run;
+             DROP TABLE event_stats; DROP TABLE dead_letters; DROP TABLE commands;
              ALTER TABLE runs DROP COLUMN app; ALTER TABLE runs DROP COLUMN profile;
              ALTER TABLE runs DROP COLUMN heartbeat_at; ALTER TABLE bootstrap DROP COLUMN started_at;
              ALTER TABLE daemon_state DROP COLUMN first_started_at;
@@ -258,7 +259,7 @@ fn event_counts_and_requests_round_trip() {
     assert_eq!(events[1].counts.orphaned, 1);
 
     let request = store
-        .request(run, "dlq-replay", Some("7"))
+        .request(run, "dlq-replay", Some("7"), "secret")
         .expect("request");
     let pending = store.pending_requests(run).expect("pending");
     assert_eq!(pending.len(), 1);

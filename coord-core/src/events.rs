@@ -147,6 +147,9 @@ pub struct BusConfig {
     pub retry_max: Duration,
     /// Random spread of retry delays (0.1 = +-10%).
     pub retry_jitter: f64,
+    /// Entries the dead-letter queue holds; when it is full, a new entry
+    /// drops the oldest `dead` one (else the oldest), logged and counted.
+    pub dead_letter_capacity: usize,
 }
 
 impl Default for BusConfig {
@@ -158,6 +161,7 @@ impl Default for BusConfig {
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(300),
             retry_jitter: 0.1,
+            dead_letter_capacity: 10_000,
         }
     }
 }
@@ -363,6 +367,8 @@ struct BusInner {
     retry_seed: Mutex<u64>,
     /// Entries in `dead`, so workers skip its lock while it is empty.
     dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    /// Entries dropped because the queue was full.
+    dead_dropped: AtomicU64,
     retry_task_started: std::sync::atomic::AtomicBool,
 }
 
@@ -404,6 +410,7 @@ impl EventBus {
                 dead_changed: Arc::new(Notify::new()),
                 retry_seed: Mutex::new(0x9e37_79b9_7f4a_7c15),
                 dead_count: Arc::default(),
+                dead_dropped: AtomicU64::new(0),
                 retry_task_started: std::sync::atomic::AtomicBool::new(false),
             }),
         }
@@ -678,6 +685,11 @@ impl EventBus {
         retry().await
     }
 
+    /// Dead letters dropped so far because the queue was full.
+    pub fn dead_letters_dropped(&self) -> u64 {
+        self.inner.dead_dropped.load(Ordering::Relaxed)
+    }
+
     /// Removes dead letters in state `dead`; returns how many.
     pub fn purge_dead_letters(&self) -> usize {
         let mut dead = lock(&self.inner.dead);
@@ -726,6 +738,27 @@ impl EventBus {
             (DeadLetterState::Retrying, Some(Instant::now() + delay))
         };
         if existing.is_none() {
+            if dead.len() >= config.dead_letter_capacity.max(1) {
+                // Full: the oldest letter out of retries goes first, else the oldest.
+                let oldest = dead
+                    .iter()
+                    .find(|(_, e)| e.letter.state == DeadLetterState::Dead)
+                    .or_else(|| dead.iter().next())
+                    .map(|(id, _)| *id);
+                if let Some(oldest) = oldest
+                    && let Some(entry) = dead.remove(&oldest)
+                {
+                    self.inner.dead_count.fetch_sub(1, Ordering::Relaxed);
+                    let dropped = self.inner.dead_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::warn!(
+                        handler = %entry.letter.handler,
+                        event = %entry.letter.meta.id,
+                        capacity = config.dead_letter_capacity,
+                        dropped,
+                        "[coord::E0407] dead-letter queue full: dropped its oldest letter"
+                    );
+                }
+            }
             self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
         }
         dead.insert(

@@ -18,6 +18,7 @@ mod restart;
 mod run;
 mod static_check;
 mod store;
+mod util;
 
 pub use bootstrap::{
     BootstrapReport, BootstrapStatus, BuildError, Coordination, CoordinationBuilder,
@@ -51,9 +52,10 @@ pub use registry::{
 pub use restart::RestartConfig;
 pub use run::{RunReport, shutdown_signal};
 pub use store::{
-    CommandRecord, CoordinatorRecord, DATABASE_FILE, DEFAULT_DATA_DIR, DaemonRecord,
-    DeadLetterRecord, EventRecord, RunRecord, SCHEMA_VERSION, StateStore, StoreError,
-    data_dir_from_env,
+    CommandRecord, CoordinatorRecord, DATABASE_FILE, DEFAULT_DATA_DIR, DEFAULT_FILE_MODE,
+    DaemonRecord, DeadLetterRecord, EventRecord, HEARTBEAT_PERIOD, LOCK_FILE, LockState, Owner,
+    OwnerLock, Probe, Retention, RunRecord, SCHEMA_VERSION, SECRET_FILE, STALE_AFTER, StateStore,
+    StoreError, data_dir_from_env, prepare_data_dir, probe,
 };
 
 /// The functions generated code passes your items through; their bounds are

@@ -46,9 +46,39 @@ pub fn log_filter_from_env() -> Result<EnvFilter, LoggingError> {
     filter_from_env_or("info")
 }
 
+/// Levels a bare `COORD_LOG` directive may name.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Bare directives of `filter` that look like a misspelt level, each with the
+/// level meant: `debgu` is read as a target name and matches nothing.
+pub fn misspelt_levels(filter: &str) -> Vec<(String, &'static str)> {
+    filter
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.contains(['=', ':', '[']))
+        .filter(|d| !LEVELS.contains(&d.to_ascii_lowercase().as_str()))
+        .filter_map(|d| {
+            let lower = d.to_ascii_lowercase();
+            LEVELS
+                .iter()
+                .map(|level| (crate::error::edit_distance(&lower, level), *level))
+                .filter(|(distance, _)| *distance <= 2)
+                .min()
+                .map(|(_, level)| (d.to_owned(), level))
+        })
+        .collect()
+}
+
 /// The filter from the environment, with `default` when `COORD_LOG` is unset.
 fn filter_from_env_or(default: &str) -> Result<EnvFilter, LoggingError> {
     let value = std::env::var("COORD_LOG").unwrap_or_else(|_| default.to_owned());
+    for (directive, level) in misspelt_levels(&value) {
+        // Straight to stderr: the filter it is in may let no log line through.
+        crate::util::write_stderr(&format!(
+            "warning: [coord::E0705] COORD_LOG directive '{directive}' looks like a misspelt level \
+             (did you mean '{level}'?); it is read as a target name, so it matches nothing\n"
+        ));
+    }
     let mut filter = EnvFilter::try_new(&value).map_err(|e| LoggingError::Filter {
         value: value.clone(),
         reason: e.to_string(),

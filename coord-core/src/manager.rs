@@ -395,9 +395,21 @@ impl DaemonPlan {
         for (profile, names) in &settings.profiles {
             let mut members = Vec::new();
             for name in names {
-                members.push(*position.get(name.as_str()).ok_or_else(|| {
-                    UnknownName::new("daemon", name, specs.iter().map(|s| s.name))
-                })?);
+                match position.get(name.as_str()) {
+                    Some(&i) => members.push(i),
+                    // A registered daemon the configuration leaves out: the
+                    // profile starts the rest of its members, and says so.
+                    None if index.contains_key(name.as_str()) => tracing::warn!(
+                        profile = %profile,
+                        daemon = %name,
+                        "[coord::E0308] profile member is not enabled; the profile starts without it"
+                    ),
+                    None => {
+                        return Err(
+                            UnknownName::new("daemon", name, all.iter().map(|s| s.name)).into()
+                        );
+                    }
+                }
             }
             profiles.push((profile.clone(), members));
         }

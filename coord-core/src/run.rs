@@ -20,21 +20,25 @@ pub struct RunReport {
     pub coordinators_stopped: ShutdownReport,
 }
 
-/// Listens for SIGINT and SIGTERM from the moment it is called; the returned
-/// future completes with the signal's name when one arrives.
+/// Listens for SIGINT, SIGTERM and SIGHUP from the moment it is called; the
+/// returned future completes with the signal's name when one arrives.
 ///
-/// Registration happens here, not on first poll, so a signal sent while the
-/// service is still starting is not lost. Must be called inside a tokio runtime.
+/// SIGHUP (the terminal went away) shuts down like SIGTERM instead of killing
+/// the process with no shutdown at all. Registration happens here, not on
+/// first poll, so a signal sent while the service is still starting is not
+/// lost. Must be called inside a tokio runtime.
 pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str> + Send> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut terminate = signal(SignalKind::terminate())?;
         let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
         Ok(async move {
             tokio::select! {
                 _ = terminate.recv() => "SIGTERM",
                 _ = interrupt.recv() => "SIGINT",
+                _ = hangup.recv() => "SIGHUP",
             }
         })
     }

@@ -12,22 +12,22 @@ use crate::error::UnknownName;
 use crate::events::subscription_specs;
 use crate::manager::DaemonState;
 use crate::registry::registry;
-use crate::store::{CoordinatorRecord, DATABASE_FILE, DaemonRecord, RunRecord, StateStore, now_ms};
+use crate::store::{
+    self, CoordinatorRecord, DATABASE_FILE, DaemonRecord, HEARTBEAT_PERIOD, LockState, RunRecord,
+    STALE_AFTER, StateStore, now_ms,
+};
 
 /// How long `dlq replay|purge` waits for the running process to answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);
 
-/// Opens the store of an existing data directory: inspecting never creates one.
+/// Opens the store of an existing data directory to look at it: read-only,
+/// creating and changing nothing.
 fn open_existing(app: &App, data_dir: &Path) -> Result<StateStore, CliError> {
-    let file = data_dir.join(DATABASE_FILE);
-    if !file.exists() {
-        let shown = std::path::absolute(&file).unwrap_or(file);
-        return Err(CliError::NoStore {
-            path: shown,
-            app: app.name.clone(),
-        });
-    }
-    Ok(StateStore::open(data_dir)?)
+    StateStore::open_read_only(data_dir)?.ok_or_else(|| CliError::NoStore {
+        path: std::path::absolute(data_dir.join(DATABASE_FILE))
+            .unwrap_or_else(|_| data_dir.join(DATABASE_FILE)),
+        app: app.name.clone(),
+    })
 }
 
 fn latest_run(app: &App, store: &StateStore) -> Result<RunRecord, CliError> {
@@ -53,19 +53,57 @@ fn ago(ms: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 enum RunState {
+    /// Its process holds the data directory and its heartbeat is fresh.
     Running,
+    /// Its process holds the data directory, but its heartbeat is stale:
+    /// frozen, stuck, or too busy to beat.
+    Unresponsive,
+    /// It ended, and says how.
     Ended,
-    /// Not ended, and its process is gone: killed, or crashed.
+    /// Not ended, and nobody holds the data directory: killed, or crashed.
     Gone,
+    /// Whether it runs cannot be told (the lock file cannot be read).
+    Unknown,
 }
 
-fn run_state(run: &RunRecord) -> RunState {
-    if run.ended_at_ms.is_some() {
+/// A run's liveness, from the data directory's lock and the owner's record,
+/// never from its pid (which another process may have by now, or which
+/// means another process in another pid namespace).
+#[derive(Debug, Clone, serde::Serialize)]
+struct Liveness {
+    state: RunState,
+    /// Age of the last heartbeat, when the owner's record is this run's.
+    heartbeat_age_ms: Option<i64>,
+    /// How far the recorder is behind the heartbeat (a busy store).
+    recorder_lag_ms: Option<i64>,
+    /// What the lock said.
+    lock: LockState,
+}
+
+fn liveness(run: &RunRecord, store: &StateStore) -> Liveness {
+    let probe = store::probe(store.dir());
+    let now = now_ms();
+    let owner = probe.owner.as_ref().filter(|o| o.run_id == run.id);
+    let heartbeat_age_ms = owner.map(|o| now - o.heartbeat_at_ms);
+    let recorder_lag_ms = owner.map(|o| (o.heartbeat_at_ms - o.recorded_at_ms).max(0));
+    let stale = |age: i64| age > i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX);
+    let state = if run.ended_at_ms.is_some() {
         RunState::Ended
-    } else if run.is_live() {
-        RunState::Running
     } else {
-        RunState::Gone
+        match (&probe.lock, heartbeat_age_ms) {
+            (LockState::Held, Some(age)) if stale(age) => RunState::Unresponsive,
+            (LockState::Held, Some(_)) => RunState::Running,
+            // Held by a run that has not recorded itself yet, or not held:
+            // either way this run's process no longer owns the directory.
+            (LockState::Held | LockState::Free, _) => RunState::Gone,
+            (LockState::Unknown(_), _) => RunState::Unknown,
+        }
+    };
+    Liveness {
+        state,
+        heartbeat_age_ms,
+        recorder_lag_ms,
+        lock: probe.lock,
     }
 }
 
@@ -75,17 +113,19 @@ struct StatusView {
     store: String,
     run: RunRecord,
     state: RunState,
+    liveness: Liveness,
     coordinators: Vec<CoordinatorRecord>,
     daemons: Vec<DaemonRecord>,
-    /// False when a daemon failed or the process is gone without ending its run.
+    /// False when a daemon failed, or the process is gone, unresponsive, or cannot be seen.
     healthy: bool,
 }
 
 fn status_view(app: &App, store: &StateStore) -> Result<StatusView, CliError> {
     let run = latest_run(app, store)?;
     let daemons = store.daemons(run.id)?;
-    let state = run_state(&run);
-    let healthy = state != RunState::Gone
+    let liveness = liveness(&run, store);
+    let state = liveness.state;
+    let healthy = matches!(state, RunState::Running | RunState::Ended)
         && daemons
             .iter()
             .all(|d| d.state != DaemonState::Failed.as_str());
@@ -94,6 +134,7 @@ fn status_view(app: &App, store: &StateStore) -> Result<StatusView, CliError> {
         coordinators: store.coordinators(run.id)?,
         daemons,
         state,
+        liveness,
         healthy,
         run,
     })
@@ -102,11 +143,27 @@ fn status_view(app: &App, store: &StateStore) -> Result<StatusView, CliError> {
 fn print_status(app: &App, view: &StatusView, out: &mut String) {
     let run = &view.run;
     let now = now_ms();
+    let liveness = &view.liveness;
+    let heartbeat = liveness
+        .heartbeat_age_ms
+        .map(|age| format!("last heartbeat {} ago", ago(age)))
+        .unwrap_or_else(|| "no heartbeat".to_owned());
+    let lag = match liveness.recorder_lag_ms {
+        Some(lag) if lag > 2_000 => format!(
+            "; the recorder is {} behind (the state store is busy), so the tables below are that old",
+            ago(lag)
+        ),
+        _ => String::new(),
+    };
     let state = match view.state {
         RunState::Running => format!(
-            "running for {} (last heartbeat {} ago)",
-            ago(now - run.started_at_ms),
-            ago(now - run.heartbeat_at_ms.unwrap_or(run.started_at_ms))
+            "running for {} ({heartbeat}){lag}",
+            ago(now - run.started_at_ms)
+        ),
+        RunState::Unresponsive => format!(
+            "unresponsive: it holds the data directory but its {heartbeat} \
+             (frozen, stuck or overloaded; it beats every {}s){lag}",
+            HEARTBEAT_PERIOD.as_secs()
         ),
         RunState::Ended => format!(
             "ended {} ago after {}: {}",
@@ -118,6 +175,13 @@ fn print_status(app: &App, view: &StatusView, out: &mut String) {
             "not running: process {} is gone without shutting down (killed or crashed); \
              the next `{} run` marks this run as ended abnormally",
             run.pid, app.name
+        ),
+        RunState::Unknown => format!(
+            "cannot tell whether it runs: {}",
+            match &liveness.lock {
+                LockState::Unknown(reason) => reason.as_str(),
+                _ => "the lock cannot be read",
+            }
         ),
     };
     let app_name = run.app.as_deref().unwrap_or(&app.name);
@@ -191,6 +255,31 @@ pub(super) async fn status(
     json: bool,
     watch: bool,
 ) -> Result<bool, CliError> {
+    match status_loop(app, data_dir, json, watch).await {
+        // A script reading `--json` gets a JSON object on stdout in every state.
+        Err(error) if json => {
+            let text = error.to_string();
+            let code = text
+                .strip_prefix('[')
+                .and_then(|rest| rest.split_once(']'))
+                .map(|(code, _)| code.to_owned());
+            let document = serde_json::json!({
+                "error": { "code": code, "message": text },
+                "healthy": false,
+            });
+            super::emit(&format!("{document}\n"));
+            Ok(false)
+        }
+        other => other,
+    }
+}
+
+async fn status_loop(
+    app: &App,
+    data_dir: &Path,
+    json: bool,
+    watch: bool,
+) -> Result<bool, CliError> {
     let store = open_existing(app, data_dir)?;
     let mut healthy;
     let mut out = String::new();
@@ -244,27 +333,27 @@ pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<boo
         say!(out, "  {event:<28} -> {}", handlers.join(", "));
     }
     // The counts need a run; without a store the declared wiring is still useful.
-    let file = data_dir.join(DATABASE_FILE);
-    if !file.exists() {
+    let Some(store) = StateStore::open_read_only(data_dir)? else {
         say!(
             out,
             "\nno run recorded yet (no state store at {}); counts appear after `{} run`",
-            file.display(),
+            data_dir.join(DATABASE_FILE).display(),
             app.name
         );
         return Ok(true);
-    }
-    let store = StateStore::open(data_dir)?;
+    };
     let run = latest_run(app, &store)?;
     let records = store.events(run.id)?;
     say!(
         out,
         "\nrun {} ({}):",
         run.id,
-        match run_state(&run) {
+        match liveness(&run, &store).state {
             RunState::Running => "running",
+            RunState::Unresponsive => "unresponsive",
             RunState::Ended => "ended",
             RunState::Gone => "process gone",
+            RunState::Unknown => "state unknown",
         }
     );
     say!(
@@ -500,7 +589,7 @@ pub(super) async fn dlq(
         }
         DlqAction::Replay { id } => {
             // Only the process holds the queue: without it no id can be replayed.
-            require_running(app, &run, "replay a dead letter")?;
+            require_running(app, &store, &run, "replay a dead letter")?;
             if letters.is_empty() {
                 return Err(CliError::NoDeadLetters { run: run.id, id });
             }
@@ -525,12 +614,13 @@ pub(super) async fn dlq(
             Ok(true)
         }
         DlqAction::Purge => {
-            if run_state(&run) == RunState::Running {
+            if liveness(&run, &store).state == RunState::Running {
                 let answer = ask(app, &store, &run, PURGE, None, "purge its dead letters").await?;
                 say!(out, "{answer}");
             } else {
                 // The queue died with its process; only the record is left to clear.
-                let purged = store.purge_recorded_dead_letters(run.id)?;
+                let writable = StateStore::open(store.dir())?;
+                let purged = writable.purge_recorded_dead_letters(run.id)?;
                 say!(
                     out,
                     "purged {purged} recorded dead letter(s) of run {} (not running)",
@@ -543,8 +633,13 @@ pub(super) async fn dlq(
 }
 
 /// Fails unless `run`'s process is running: only it can do `what`.
-fn require_running(app: &App, run: &RunRecord, what: &'static str) -> Result<(), CliError> {
-    let state = run_state(run);
+fn require_running(
+    app: &App,
+    store: &StateStore,
+    run: &RunRecord,
+    what: &'static str,
+) -> Result<(), CliError> {
+    let state = liveness(run, store).state;
     if state == RunState::Running {
         return Ok(());
     }
@@ -552,6 +647,8 @@ fn require_running(app: &App, run: &RunRecord, what: &'static str) -> Result<(),
         run: run.id,
         state: match state {
             RunState::Gone => format!("process {} is gone", run.pid),
+            RunState::Unresponsive => format!("process {} is unresponsive", run.pid),
+            RunState::Unknown => "whether it runs cannot be told".to_owned(),
             _ => format!("ended: {}", run.outcome.as_deref().unwrap_or("unknown")),
         },
         what,
@@ -568,15 +665,22 @@ async fn ask(
     argument: Option<&str>,
     what: &'static str,
 ) -> Result<String, CliError> {
-    require_running(app, run, what)?;
-    let id = store.request(run.id, action, argument)?;
+    require_running(app, store, run, what)?;
+    // Only the user that runs the service can read its secret: a request
+    // without it is refused by the service.
+    let secret = store::read_secret(store.dir()).map_err(|error| CliError::NotAllowed {
+        what,
+        reason: error.to_string(),
+    })?;
+    let writable = StateStore::open(store.dir())?;
+    let id = writable.request(run.id, action, argument, &secret)?;
     let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
     // The process reads requests on its recording tick; polling the store is
     // the only channel between the two processes.
     let mut poll = tokio::time::interval(Duration::from_millis(100));
     while tokio::time::Instant::now() < deadline {
         poll.tick().await;
-        if let Some(record) = store.request_status(id)?
+        if let Some(record) = writable.request_status(id)?
             && let Some((ok, message)) = record.result
         {
             return if ok {

@@ -167,6 +167,17 @@ pub enum CliError {
         /// The id asked for.
         id: u64,
     },
+    /// This user cannot ask the running service to do something.
+    #[error(
+        "[coord::E0809] only the user that runs the service can ask it to {what} ({reason}); \
+         run this command as that user"
+    )]
+    NotAllowed {
+        /// What was asked.
+        what: &'static str,
+        /// Why the secret could not be read.
+        reason: String,
+    },
     /// The running process refused a request.
     #[error("[coord::E0807] the running service refused: {0}")]
     Refused(String),
@@ -305,7 +316,7 @@ where
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("error: {error}");
+            crate::util::write_stderr(&format!("error: {error}\n"));
             ExitCode::FAILURE
         }
     }
@@ -320,7 +331,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
             .get_subcommands()
             .map(|c| c.get_name().to_owned())
             .collect();
-        eprintln!("valid commands: {}", commands.join(", "));
+        crate::util::write_stderr(&format!("valid commands: {}\n", commands.join(", ")));
     }
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -372,6 +383,6 @@ fn emit(text: &str) {
         .and_then(|()| stdout.flush())
         && error.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("error: cannot write to stdout: {error}");
+        crate::util::write_stderr(&format!("error: cannot write to stdout: {error}\n"));
     }
 }

@@ -12,7 +12,7 @@ pub(super) fn order(out: &mut String) -> Result<bool, CliError> {
     let (daemons, coordinators) = match (registry.startup_order(), registry.coordinator_order()) {
         (Ok(d), Ok(c)) => (d, c),
         (Err(error), _) | (_, Err(error)) => {
-            eprintln!("error: {error}");
+            crate::util::write_stderr(&format!("error: {error}\n"));
             return Ok(false);
         }
     };

@@ -1,24 +1,43 @@
-//! `run`: bootstrap, start the daemons, run until a signal or `--duration`,
-//! shut down, dependents first. While it runs, the state store is kept up to
-//! date for `status`, `events`, `critical-chain` and `dlq` in other processes,
-//! and requests they leave (replay, purge) are carried out.
+//! `run`: take the data directory, bootstrap, start the daemons, run until a
+//! signal or `--duration`, shut down, dependents first.
+//!
+//! While it runs:
+//! - a heartbeat task rewrites the owner record in `coord.lock` every
+//!   second (a frozen or stuck runtime stops it, which `status` shows);
+//! - a recorder thread, off the async runtime, writes what changed to the
+//!   state store and carries out the requests other processes leave there
+//!   (after checking they carry this run's secret), so a database another
+//!   process keeps locked delays only the recorder, which says so.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{App, CliError, RunArgs};
-use crate::bootstrap::Coordination;
+use crate::bootstrap::{BootstrapStatus, Coordination};
+use crate::events::EventCounts;
 use crate::manager::{DaemonManager, DaemonState, DaemonStatus, DaemonTransition};
 use crate::run::shutdown_signal;
-use crate::store::{StateStore, StoreError};
+use crate::store::{
+    self, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError, Tick, now_ms,
+};
 
-/// How often a running service writes its state and reads requests.
+/// How often the recorder looks for changes and requests.
 const RECORD_INTERVAL: Duration = Duration::from_millis(500);
+/// How often event counts (which change with every event) are written.
+const EVENTS_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the run's row notes that the process is alive (history only:
+/// liveness comes from the lock and the heartbeat in `coord.lock`).
+const ROW_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
+/// How often old history is deleted while the service runs.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
+/// A recorder pass slower than this is reported: the store is busy.
+const SLOW_PASS: Duration = Duration::from_secs(1);
 
 /// Request actions the running process carries out.
 pub(super) const REPLAY: &str = "dlq-replay";
@@ -27,7 +46,7 @@ pub(super) const PURGE: &str = "dlq-purge";
 pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<bool, CliError> {
     // Listening starts now, so a signal sent while starting up is not lost.
     let signal = shutdown_signal().map_err(|source| CliError::Io {
-        what: "cannot listen for SIGINT/SIGTERM",
+        what: "cannot listen for SIGINT/SIGTERM/SIGHUP",
         source,
     })?;
     let coordination = app.build()?;
@@ -41,9 +60,24 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
             crate::error::UnknownName::new("profile", profile, manager.profile_names()).into(),
         );
     }
-    let store = Arc::new(StateStore::open(data_dir)?);
+    // One service per data directory: the lock is taken before the store is touched.
+    let dir = store::prepare_data_dir(data_dir)?;
+    let owner = Arc::new(OwnerLock::acquire(&dir, store::file_mode()?)?);
+    let store = StateStore::open(&dir)?;
+    match store.apply_retention(&Retention::default()) {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "old history deleted"),
+        Err(error) => tracing::warn!(%error, "cannot delete old history"),
+    }
     let run = store.begin_run()?;
     store.describe_run(run, &app.name, args.profile.as_deref())?;
+    owner.set_run(run).map_err(|source| {
+        CliError::Store(StoreError::NotWritable {
+            path: dir.join(store::LOCK_FILE),
+            source,
+        })
+    })?;
+    let secret = store::new_secret(&dir)?;
     let duration = args.duration.or(app.default_duration);
     let mut out = String::new();
     say!(
@@ -61,7 +95,7 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         ),
         None => say!(
             out,
-            "running until Ctrl-C or SIGTERM; `{} status` in another terminal shows this run\n",
+            "running until Ctrl-C, SIGTERM or SIGHUP; `{} status` in another terminal shows this run\n",
             app.name
         ),
     }
@@ -71,20 +105,44 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         on_start(&coordination);
     }
 
-    let bootstrap = coordination.bootstrap().await;
-    if let Err(error) = store.record_bootstrap(run, &bootstrap.status) {
-        // The service runs on; `status` will lack the bootstrap table.
-        tracing::warn!(%error, "cannot record the bootstrap result");
-    }
-    let recording = CancellationToken::new();
-    let recorder = tokio::spawn(record_until(
-        Arc::clone(&store),
-        run,
-        coordination.clone(),
-        manager.clone(),
-        transitions,
-        recording.clone(),
+    let recorded_at = Arc::new(AtomicI64::new(now_ms()));
+    let stopping = CancellationToken::new();
+    let heartbeat = tokio::spawn(beat(
+        Arc::clone(&owner),
+        Arc::clone(&recorded_at),
+        stopping.clone(),
     ));
+    let (requests, served) = tokio::sync::mpsc::channel(16);
+    let request_server = tokio::spawn(serve_requests(served, coordination.clone()));
+    let recorder = Recorder {
+        store,
+        run,
+        secret,
+        coordination: coordination.clone(),
+        manager: manager.clone(),
+        transitions,
+        requests,
+        recorded_at,
+        last: Vec::new(),
+        events_due: Instant::now(),
+        events_written: None,
+        letters_written: None,
+        row_heartbeat_due: Instant::now() + ROW_HEARTBEAT_INTERVAL,
+        retention_due: Instant::now() + RETENTION_INTERVAL,
+        busy_reported: false,
+    };
+    let (jobs, job_rx) = std::sync::mpsc::channel();
+    let recorder_thread = std::thread::Builder::new()
+        .name("coord-recorder".to_owned())
+        .spawn(move || recorder.run(&job_rx))
+        .map_err(|source| CliError::Io {
+            what: "cannot start the state recorder thread",
+            source,
+        })?;
+
+    let bootstrap = coordination.bootstrap().await;
+    // A send fails only if the recorder is gone; its own log says why.
+    let _ = jobs.send(Job::Bootstrap(bootstrap.status.clone()));
     let start = match &args.profile {
         // Checked to exist before anything started.
         Some(profile) => manager.start_profile(profile).await?,
@@ -101,12 +159,21 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
     let daemons_stopped = manager.shutdown().await;
     // The recorder's last pass writes the daemons' final states, and the event
     // wiring while the coordinators (which own the handlers) are still up.
-    recording.cancel();
-    if let Err(error) = recorder.await {
+    let (done, finished) = oneshot::channel();
+    let store = if jobs.send(Job::Stop(done)).is_ok() {
+        finished.await.ok()
+    } else {
+        None
+    };
+    let joined = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
+    if !matches!(joined, Ok(Ok(()))) {
         // Only recorded state is lost; the shutdown goes on.
-        tracing::error!(%error, "the state recorder panicked");
+        tracing::error!("the state recorder thread panicked");
     }
+    request_server.abort();
     let coordinators_stopped = coordination.shutdown().await;
+    stopping.cancel();
+    let _ = heartbeat.await;
 
     let failed: Vec<&'static str> = manager
         .status()
@@ -136,8 +203,8 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         }
         format!("finished with errors: {}", problems.join("; "))
     };
-    store.end_run(run, &outcome)?;
 
+    // The summary comes first: it is printed even if the store cannot take the end.
     say!(out, "\n\nsummary ({ended_by}): {outcome}");
     say!(
         out,
@@ -183,6 +250,13 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
             app.name
         );
     }
+    let dropped = coordination.events().dead_letters_dropped();
+    if dropped > 0 {
+        say!(
+            out,
+            "  {dropped} dead letter(s) dropped: the dead-letter queue was full"
+        );
+    }
     say!(
         out,
         "  daemons stopped in order: {}",
@@ -191,68 +265,72 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
     for error in &coordinators_stopped.errors {
         say!(out, "  coordinator shutdown error: {error}");
     }
+    let recorded = match store {
+        Some(store) => {
+            let outcome = outcome.clone();
+            tokio::task::spawn_blocking(move || store.end_run(run, &outcome))
+                .await
+                .map_err(|_| "the recording task panicked".to_owned())
+                .and_then(|result| result.map_err(|e| e.to_string()))
+        }
+        None => Err("the recorder stopped before the end of the run".to_owned()),
+    };
+    if let Err(error) = &recorded {
+        say!(
+            out,
+            "  the end of run {run} could not be recorded ({error}); `{} status` will show it as gone",
+            app.name
+        );
+    }
     super::emit(&out);
-    Ok(clean)
+    // The lock goes last: until here, this process owns the directory.
+    drop(owner);
+    Ok(clean && recorded.is_ok())
 }
 
-/// Writes the service's state every [`RECORD_INTERVAL`] and once more when
-/// cancelled, carries out requests, and shows the live view.
-async fn record_until(
-    store: Arc<StateStore>,
-    run: i64,
+/// Rewrites the owner record every [`HEARTBEAT_PERIOD`] until stopped.
+async fn beat(owner: Arc<OwnerLock>, recorded_at: Arc<AtomicI64>, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(HEARTBEAT_PERIOD);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        match owner.beat(recorded_at.load(Ordering::Relaxed)) {
+            Ok(()) => failing = false,
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "cannot write the heartbeat: `status` will report this service as unresponsive");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// What the async side asks of the recorder thread.
+enum Job {
+    /// Record the bootstrap result.
+    Bootstrap(BootstrapStatus),
+    /// Make a last pass and hand the store back.
+    Stop(oneshot::Sender<StateStore>),
+}
+
+/// A request the recorder found and checked, for the async side to carry out.
+struct Request {
+    action: String,
+    argument: Option<String>,
+    answer: oneshot::Sender<(bool, String)>,
+}
+
+/// Carries out requests on the runtime: a replay awaits the bus.
+async fn serve_requests(
+    mut requests: tokio::sync::mpsc::Receiver<Request>,
     coordination: Coordination,
-    manager: DaemonManager,
-    mut transitions: broadcast::Receiver<DaemonTransition>,
-    done: CancellationToken,
 ) {
-    let mut view = LiveView::new();
-    let mut ticks = tokio::time::interval(RECORD_INTERVAL);
-    loop {
-        let last = tokio::select! {
-            _ = ticks.tick() => false,
-            _ = done.cancelled() => true,
-        };
-        let statuses = manager.status();
-        let recorded = record_once(&store, run, &coordination, &mut transitions, &statuses).await;
-        if let Err(error) = recorded {
-            // The service keeps running; `status` shows the last state written.
-            tracing::warn!(%error, "cannot record the service's state");
-        }
-        view.show(&statuses);
-        if last {
-            return;
-        }
-    }
-}
-
-async fn record_once(
-    store: &StateStore,
-    run: i64,
-    coordination: &Coordination,
-    transitions: &mut broadcast::Receiver<DaemonTransition>,
-    statuses: &[DaemonStatus],
-) -> Result<(), StoreError> {
-    loop {
-        match transitions.try_recv() {
-            Ok(transition) => store.record_transition(run, &transition)?,
-            Err(broadcast::error::TryRecvError::Lagged(lost)) => {
-                // The states below are still right; only the history has a gap.
-                tracing::warn!(
-                    lost,
-                    "daemon transitions changed faster than they could be recorded"
-                );
-            }
-            Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => {
-                break;
-            }
-        }
-    }
-    for status in statuses {
-        store.record_daemon_state(run, status)?;
-    }
     let bus = coordination.events();
-    for request in store.pending_requests(run)? {
-        let (ok, message) = match (request.action.as_str(), request.argument.as_deref()) {
+    while let Some(request) = requests.recv().await {
+        let answer = match (request.action.as_str(), request.argument.as_deref()) {
             (REPLAY, Some(id)) => match id.parse::<u64>() {
                 Ok(id) => match bus.replay_dead_letter(id).await {
                     Ok(()) => (
@@ -269,12 +347,208 @@ async fn record_once(
             ),
             (action, _) => (false, format!("unknown request '{action}'")),
         };
-        tracing::info!(action = %request.action, ok, %message, "request carried out");
-        store.answer_request(request.id, ok, &message)?;
+        // The recorder may have given up waiting; nothing to do then.
+        let _ = request.answer.send(answer);
     }
-    store.record_events(run, &bus.subscriptions(), &bus.counts())?;
-    store.record_dead_letters(run, &bus.dead_letters())?;
-    store.heartbeat(run)
+}
+
+/// What the recorder last wrote of one daemon.
+#[derive(PartialEq)]
+struct Written {
+    state: DaemonState,
+    since: std::time::SystemTime,
+    restarts_total: u64,
+    last_error: Option<String>,
+    started_at: Option<std::time::SystemTime>,
+    ready_at: Option<std::time::SystemTime>,
+}
+
+impl Written {
+    fn of(status: &DaemonStatus) -> Self {
+        Self {
+            state: status.state,
+            since: status.since,
+            restarts_total: status.restarts_total,
+            last_error: status.last_error.clone(),
+            started_at: status.started_at,
+            ready_at: status.ready_at,
+        }
+    }
+}
+
+/// The recorder thread's state: the store, and what it last wrote.
+struct Recorder {
+    store: StateStore,
+    run: i64,
+    secret: String,
+    coordination: Coordination,
+    manager: DaemonManager,
+    transitions: broadcast::Receiver<DaemonTransition>,
+    requests: tokio::sync::mpsc::Sender<Request>,
+    recorded_at: Arc<AtomicI64>,
+    last: Vec<(&'static str, Written)>,
+    events_due: Instant,
+    events_written: Option<std::collections::BTreeMap<&'static str, EventCounts>>,
+    letters_written: Option<String>,
+    row_heartbeat_due: Instant,
+    retention_due: Instant,
+    busy_reported: bool,
+}
+
+impl Recorder {
+    fn run(mut self, jobs: &std::sync::mpsc::Receiver<Job>) {
+        let mut view = LiveView::new();
+        loop {
+            let finish = match jobs.recv_timeout(RECORD_INTERVAL) {
+                Ok(Job::Bootstrap(status)) => {
+                    if let Err(error) = self.store.record_bootstrap(self.run, &status) {
+                        // The service runs on; `status` will lack the bootstrap table.
+                        tracing::warn!(%error, "cannot record the bootstrap result");
+                    }
+                    None
+                }
+                Ok(Job::Stop(done)) => Some(done),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                // The async side is gone without asking for a last pass.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            let statuses = self.manager.status();
+            self.pass(&statuses, finish.is_some());
+            view.show(&statuses);
+            if let Some(done) = finish {
+                let _ = done.send(self.store);
+                return;
+            }
+        }
+    }
+
+    /// One pass: writes what changed, then carries out pending requests.
+    fn pass(&mut self, statuses: &[DaemonStatus], last: bool) {
+        let started = Instant::now();
+        let mut transitions = Vec::new();
+        loop {
+            match self.transitions.try_recv() {
+                Ok(transition) => transitions.push(transition),
+                Err(broadcast::error::TryRecvError::Lagged(lost)) => {
+                    // The states below are still right; only the history has a gap.
+                    tracing::warn!(
+                        lost,
+                        "daemon transitions changed faster than they could be recorded"
+                    );
+                }
+                Err(_) => break,
+            }
+        }
+        let changed: Vec<DaemonStatus> = statuses
+            .iter()
+            .filter(|s| {
+                let written = Written::of(s);
+                !self
+                    .last
+                    .iter()
+                    .any(|(name, w)| *name == s.name && *w == written)
+            })
+            .cloned()
+            .collect();
+        let bus = self.coordination.events();
+        let now = Instant::now();
+        let subscriptions = bus.subscriptions();
+        let counts = bus.counts();
+        let events_due =
+            (last || now >= self.events_due) && self.events_written.as_ref() != Some(&counts);
+        let letters = bus.dead_letters();
+        let letters_key = serde_json::to_string(&letters).unwrap_or_default();
+        let letters_due = self.letters_written.as_deref() != Some(letters_key.as_str());
+        let heartbeat = now >= self.row_heartbeat_due;
+        let tick = Tick {
+            transitions: &transitions,
+            daemons: &changed,
+            events: events_due.then_some((&subscriptions, &counts)),
+            dead_letters: letters_due.then_some(&letters[..]),
+            heartbeat,
+        };
+        match self.store.record_tick(self.run, &tick) {
+            Ok(()) => {
+                for status in &changed {
+                    let written = Written::of(status);
+                    match self.last.iter_mut().find(|(name, _)| *name == status.name) {
+                        Some((_, w)) => *w = written,
+                        None => self.last.push((status.name, written)),
+                    }
+                }
+                if events_due {
+                    self.events_written = Some(counts);
+                    self.events_due = now + EVENTS_INTERVAL;
+                }
+                if letters_due {
+                    self.letters_written = Some(letters_key);
+                }
+                if heartbeat {
+                    self.row_heartbeat_due = now + ROW_HEARTBEAT_INTERVAL;
+                }
+                self.recorded_at.store(now_ms(), Ordering::Relaxed);
+            }
+            Err(error) => {
+                // Transitions drained this pass are lost from the history;
+                // the states are written again next pass, as they still differ.
+                tracing::warn!(%error, lost_transitions = transitions.len(), "cannot record the service's state; retrying");
+            }
+        }
+        self.answer_requests();
+        if now >= self.retention_due {
+            self.retention_due = now + RETENTION_INTERVAL;
+            if let Err(error) = self.store.apply_retention(&Retention::default()) {
+                tracing::warn!(%error, "cannot delete old history");
+            }
+        }
+        let took = started.elapsed();
+        if took > SLOW_PASS && !self.busy_reported {
+            self.busy_reported = true;
+            tracing::warn!(
+                ?took,
+                "the state store is slow or locked by another process; the service runs on, and `status` shows how far behind the recorder is"
+            );
+        } else if took <= SLOW_PASS {
+            self.busy_reported = false;
+        }
+    }
+
+    /// Carries out the requests left for this run that carry its secret.
+    fn answer_requests(&mut self) {
+        let pending = match self.store.pending_requests(self.run) {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read requests");
+                return;
+            }
+        };
+        for request in pending {
+            let (ok, message) = if request.auth.as_deref() != Some(self.secret.as_str()) {
+                tracing::warn!(action = %request.action, "request refused: it does not carry this run's secret");
+                (
+                    false,
+                    "refused: the request does not carry this run's secret (coord.secret); \
+                     ask through the service's command line, as the user that runs it"
+                        .to_owned(),
+                )
+            } else {
+                let (answer, answered) = oneshot::channel();
+                let sent = self.requests.blocking_send(Request {
+                    action: request.action.clone(),
+                    argument: request.argument.clone(),
+                    answer,
+                });
+                match sent.ok().and_then(|()| answered.blocking_recv().ok()) {
+                    Some(answer) => answer,
+                    None => (false, "the service is shutting down".to_owned()),
+                }
+            };
+            tracing::info!(action = %request.action, ok, %message, "request carried out");
+            if let Err(error) = self.store.answer_request(request.id, ok, &message) {
+                tracing::warn!(%error, "cannot record a request's answer");
+            }
+        }
+    }
 }
 
 /// One line of daemon states: redrawn in place on a terminal; elsewhere

@@ -3,22 +3,35 @@
 //! It records runs, bootstrap results and daemon states, so a `status`
 //! command in another process can see a running service. It never overwrites
 //! what it does not recognise: a file that is not SQLite, another
-//! application's database, a corrupt one or a newer schema is an error that
-//! says so and leaves the file as it was.
+//! application's database, a corrupt or damaged one, a newer schema, or
+//! anything that is not a plain file is an error that says so and leaves it
+//! as it was. The service opens it read-write ([`StateStore::open`], only
+//! once it owns the directory, see [`OwnerLock`]); everything that only
+//! looks opens it read-only ([`StateStore::open_read_only`]) and creates,
+//! changes or truncates nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::bootstrap::BootstrapStatus;
 use crate::manager::{DaemonStatus, DaemonTransition};
 
+mod files;
+mod owner;
+mod retention;
 mod schema;
 mod service;
 
-pub use service::{CommandRecord, CoordinatorRecord, DeadLetterRecord, EventRecord};
+pub use files::DEFAULT_FILE_MODE;
+pub use owner::{
+    HEARTBEAT_PERIOD, LOCK_FILE, LockState, Owner, OwnerLock, Probe, SECRET_FILE, STALE_AFTER,
+    new_secret, probe, read_secret,
+};
+pub use retention::Retention;
+pub use service::{CommandRecord, CoordinatorRecord, DeadLetterRecord, EventRecord, Tick};
 
 /// The data directory when `COORD_DATA_DIR` is not set, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "data/coordination";
@@ -27,7 +40,7 @@ pub const DATABASE_FILE: &str = "coord.db";
 /// Marks a SQLite file as coord's (`PRAGMA application_id`, "CORD").
 const APPLICATION_ID: i32 = 0x434f_5244;
 /// The schema version this coord writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Why the state store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +113,70 @@ pub enum StoreError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Something that is not a plain file or directory is where coord keeps its files.
+    #[error(
+        "[coord::E0608] {} is {found}, not {expected}; coord uses only plain files and \
+         directories it owns and left it untouched: remove it, or set COORD_DATA_DIR to another directory",
+        .path.display()
+    )]
+    NotAPlainFile {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        found: &'static str,
+        /// What coord expected.
+        expected: &'static str,
+    },
+    /// The database has coord's schema version, but its tables differ.
+    #[error(
+        "[coord::E0609] the state database {} is damaged ({detail}); it was left untouched: \
+         move it aside (e.g. `mv {} {}.damaged`) and coord creates a new one",
+        .path.display(), .path.display(), .path.display()
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// The database was written by an older coord, which `run` migrates.
+    #[error(
+        "[coord::E0610] the state database {} has schema version {found}, older than this coord's \
+         {SCHEMA_VERSION}; `run` migrates it (inspecting commands never write)",
+        .path.display()
+    )]
+    TooOld {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i32,
+    },
+    /// Another process runs a service on this data directory.
+    #[error(
+        "[coord::E0611] the data directory {} is in use by process {pid} on {host}, running since {}; \
+         one service runs per data directory: stop that one, or start this one with another \
+         --data-dir (or COORD_DATA_DIR)",
+        .dir.display(), Millis(*.started_at_ms)
+    )]
+    Owned {
+        /// The data directory.
+        dir: PathBuf,
+        /// The owner's process id (0 if it has not written it yet).
+        pid: u32,
+        /// The owner's host.
+        host: String,
+        /// When the owner took the directory, ms since the Unix epoch.
+        started_at_ms: i64,
+    },
+    /// `COORD_DATA_MODE` is not a mode coord can use.
+    #[error(
+        "[coord::E0612] COORD_DATA_MODE={given:?} is not a file mode coord can use: give octal \
+         permission bits that keep read and write for the owner and no write for others, e.g. `600` (the default) or `640`"
+    )]
+    Mode {
+        /// What was given.
+        given: String,
+    },
     /// A query failed.
     #[error("[coord::E0607] state database {}: {source}", .path.display())]
     Sql {
@@ -155,20 +232,52 @@ pub struct DaemonRecord {
 pub struct StateStore {
     connection: Mutex<Connection>,
     path: PathBuf,
+    dir: PathBuf,
 }
 
 /// Now, in milliseconds since the Unix epoch, as the store keeps times.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+    system_time_ms(SystemTime::now())
+}
+
+pub(crate) fn system_time_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-fn system_time_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// A time in ms since the Unix epoch, shown as UTC.
+struct Millis(i64);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 <= 0 {
+            return f.write_str("an unknown time");
+        }
+        let secs = self.0 / 1000;
+        let (days, rest) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60
+        )
+    }
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The data directory: `COORD_DATA_DIR`, or [`DEFAULT_DATA_DIR`].
@@ -178,88 +287,178 @@ pub fn data_dir_from_env() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
+/// The mode of the files coord creates: `COORD_DATA_MODE`, `0600` by default.
+pub fn file_mode() -> Result<u32, StoreError> {
+    files::file_mode_from_env()
+}
+
+/// The data directory for a service: created (with the mode `COORD_DATA_MODE`
+/// gives, `0700` by default) when missing, refused when it is not a directory.
+pub fn prepare_data_dir(requested: &Path) -> Result<PathBuf, StoreError> {
+    let mode = files::file_mode_from_env()?;
+    files::create_dir(requested, files::dir_mode(mode))
+}
+
+/// What opens a database file: read-write for the service, read-only to look.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Write,
+    Read,
+}
+
+/// How long a statement waits for another process's write lock.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
 impl StateStore {
-    /// Opens (creating if needed) the store in `data_dir`.
+    /// Opens the store in `data_dir` for writing, creating the directory and
+    /// the database (with the mode `COORD_DATA_MODE` gives, `0600` by default)
+    /// when missing.
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let requested = data_dir.as_ref();
-        std::fs::create_dir_all(requested).map_err(|source| StoreError::CreateDir {
-            path: requested.to_path_buf(),
-            source,
-        })?;
-        // Resolved once, so later messages and the logs name the real place.
-        let dir = requested
-            .canonicalize()
-            .map_err(|source| StoreError::CreateDir {
-                path: requested.to_path_buf(),
-                source,
-            })?;
-        let probe = dir.join(format!(".coord-write-test-{}", std::process::id()));
-        std::fs::write(&probe, b"")
-            .and_then(|()| std::fs::remove_file(&probe))
-            .map_err(|source| StoreError::NotWritable {
-                path: dir.clone(),
-                source,
-            })?;
+        let mode = files::file_mode_from_env()?;
+        let dir = files::create_dir(data_dir.as_ref(), files::dir_mode(mode))?;
         let path = dir.join(DATABASE_FILE);
-        let existed = path.exists();
-        if existed {
-            check_header(&path)?;
-        }
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        })?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
-        if existed {
-            let application_id: i32 = connection
-                .pragma_query_value(None, "application_id", |r| r.get(0))
-                .map_err(|source| corrupt_or_sql(&path, source))?;
-            let has_tables: bool = connection
-                .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
-                .map_err(|source| corrupt_or_sql(&path, source))?;
-            if application_id != APPLICATION_ID && has_tables {
-                return Err(StoreError::Foreign {
-                    path,
-                    detail: format!(
-                        "a SQLite database of another application (application_id {application_id:#x})"
-                    ),
-                });
-            }
-            let check: String = connection
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(|source| corrupt_or_sql(&path, source))?;
-            if check != "ok" {
-                return Err(StoreError::Corrupt {
-                    path,
-                    detail: check,
-                });
-            }
-        }
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        let store = Self {
-            connection: Mutex::new(connection),
-            path,
-        };
+        check_companions(&path)?;
+        // Created here, so it gets its mode and is never a link SQLite follows.
+        drop(files::open_own(&path, mode)?);
+        check_header(&path)?;
+        let store = Self::connect(dir, path, Access::Write)?;
         store.migrate()?;
+        store.verify_schema()?;
         tracing::info!(path = %store.path.display(), "state store open");
         Ok(store)
+    }
+
+    /// Opens the store in `data_dir` to look at it: creates, changes and
+    /// truncates nothing, and works for a user who may only read. `None`
+    /// when there is no store (or an empty one a service is creating).
+    pub fn open_read_only(data_dir: impl AsRef<Path>) -> Result<Option<Self>, StoreError> {
+        let Some(dir) = files::existing_dir(data_dir.as_ref())? else {
+            return Ok(None);
+        };
+        let path = dir.join(DATABASE_FILE);
+        if !files::regular_file(&path)? || !check_header(&path)? {
+            return Ok(None);
+        }
+        check_companions(&path)?;
+        let store = Self::connect(dir, path, Access::Read)?;
+        let version = store.version()?;
+        if version == 0 {
+            // A service is creating it: nothing recorded yet.
+            return Ok(None);
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: store.path.clone(),
+                found: version,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            return Err(StoreError::TooOld {
+                path: store.path.clone(),
+                found: version,
+            });
+        }
+        store.check_owner()?;
+        store.verify_schema()?;
+        Ok(Some(store))
+    }
+
+    fn connect(dir: PathBuf, path: PathBuf, access: Access) -> Result<Self, StoreError> {
+        let flags = match access {
+            Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let connection =
+            Connection::open_with_flags(&path, flags).map_err(|e| corrupt_or_sql(&path, e))?;
+        connection
+            .busy_timeout(BUSY_WAIT)
+            .map_err(|e| corrupt_or_sql(&path, e))?;
+        let mut store = Self {
+            connection: Mutex::new(connection),
+            path,
+            dir,
+        };
+        match access {
+            Access::Write => {
+                // Before anything is written: another application's file is left as it is.
+                store.check_owner()?;
+                let sql = |source| corrupt_or_sql(&store.path, source);
+                let connection = store.lock();
+                let fresh: bool = connection
+                    .query_row("SELECT count(*) = 0 FROM sqlite_master", [], |r| r.get(0))
+                    .map_err(sql)?;
+                if fresh {
+                    // Small pages: the recorder's commits are a few rows each,
+                    // and every commit writes whole pages to the log.
+                    connection
+                        .pragma_update(None, "page_size", 1024)
+                        .map_err(sql)?;
+                }
+                connection
+                    .pragma_update(None, "journal_mode", "WAL")
+                    .map_err(sql)?;
+                connection
+                    .pragma_update(None, "synchronous", "NORMAL")
+                    .map_err(sql)?;
+            }
+            Access::Read => {
+                // A reader of a WAL database needs its shared-memory file; in a
+                // directory this user cannot write, with no service running,
+                // there is none: read the file as it is instead.
+                if let Err(error) = store.version() {
+                    let readable = matches!(
+                        error,
+                        StoreError::Sql { ref source, .. }
+                            if matches!(
+                                source.sqlite_error_code(),
+                                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                            )
+                    );
+                    if !readable {
+                        return Err(error);
+                    }
+                    let uri = format!("file:{}?immutable=1", uri_path(&store.path));
+                    let connection = Connection::open_with_flags(
+                        &uri,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                            | OpenFlags::SQLITE_OPEN_NOFOLLOW
+                            | OpenFlags::SQLITE_OPEN_URI,
+                    )
+                    .map_err(|source| corrupt_or_sql(&store.path, source))?;
+                    store.connection = Mutex::new(connection);
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// The schema version the file says it has.
+    fn version(&self) -> Result<i32, StoreError> {
+        self.lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|source| corrupt_or_sql(&self.path, source))
+    }
+
+    /// Refuses another application's database.
+    fn check_owner(&self) -> Result<(), StoreError> {
+        let connection = self.lock();
+        let application_id: i32 = connection
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|source| corrupt_or_sql(&self.path, source))?;
+        let has_tables: bool = connection
+            .query_row("SELECT count(*) > 0 FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|source| corrupt_or_sql(&self.path, source))?;
+        if application_id != APPLICATION_ID && has_tables {
+            return Err(StoreError::Foreign {
+                path: self.path.clone(),
+                detail: format!(
+                    "a SQLite database of another application (application_id {application_id:#x})"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The database file's absolute path.
@@ -267,25 +466,29 @@ impl StateStore {
         &self.path
     }
 
+    /// The data directory, resolved.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the connection cannot leave it half-written:
         // SQLite rolls back an unfinished transaction.
-        self.connection.lock().unwrap_or_else(|p| p.into_inner())
+        crate::util::lock(&self.connection)
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        }
+        corrupt_or_sql(&self.path, source)
     }
 
     /// Records the start of a run by this process; first marks earlier runs
-    /// whose process is gone without ending them as ended abnormally.
+    /// that never ended as ended abnormally. Call it as the directory's owner
+    /// ([`OwnerLock`]): holding the lock is what proves they are over.
     pub fn begin_run(&self) -> Result<i64, StoreError> {
-        let connection = self.lock();
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
         let unfinished: Vec<(i64, u32)> = {
-            let mut query = connection
+            let mut query = transaction
                 .prepare("SELECT id, pid FROM runs WHERE ended_at IS NULL")
                 .map_err(|e| self.sql(e))?;
             let rows = query
@@ -294,28 +497,26 @@ impl StateStore {
             rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))?
         };
         for (id, pid) in unfinished {
-            if !process_alive(pid) {
-                connection
-                    .execute(
-                        "UPDATE runs SET ended_at = ?1, outcome = ?2 WHERE id = ?3",
-                        params![
-                            now_ms(),
-                            format!(
-                                "ended abnormally: process {pid} stopped without shutting down"
-                            ),
-                            id
-                        ],
-                    )
-                    .map_err(|e| self.sql(e))?;
-            }
+            transaction
+                .execute(
+                    "UPDATE runs SET ended_at = ?1, outcome = ?2 WHERE id = ?3",
+                    params![
+                        now_ms(),
+                        format!("ended abnormally: process {pid} stopped without shutting down"),
+                        id
+                    ],
+                )
+                .map_err(|e| self.sql(e))?;
         }
-        connection
+        transaction
             .execute(
                 "INSERT INTO runs (pid, started_at) VALUES (?1, ?2)",
                 params![std::process::id(), now_ms()],
             )
             .map_err(|e| self.sql(e))?;
-        Ok(connection.last_insert_rowid())
+        let id = transaction.last_insert_rowid();
+        transaction.commit().map_err(|e| self.sql(e))?;
+        Ok(id)
     }
 
     /// Records how run `run_id` ended.
@@ -482,7 +683,7 @@ impl StateStore {
     }
 }
 
-fn insert_transition(
+pub(super) fn insert_transition(
     connection: &Connection,
     run_id: i64,
     daemon: &str,
@@ -498,7 +699,7 @@ fn insert_transition(
         .map(|_| ())
 }
 
-fn upsert_daemon_state(
+pub(super) fn upsert_daemon_state(
     connection: &Connection,
     run_id: i64,
     status: &DaemonStatus,
@@ -545,19 +746,22 @@ fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
-/// Refuses a file that is not SQLite before SQLite touches it.
-fn check_header(path: &Path) -> Result<(), StoreError> {
+/// Refuses a file that is not SQLite before SQLite touches it; `false` for
+/// an empty file (one a first open has not written yet).
+fn check_header(path: &Path) -> Result<bool, StoreError> {
     use std::io::Read;
     let mut header = [0u8; 16];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut header))
+    let read = files::open_read(path)?
+        .read(&mut header)
         .map_err(|source| StoreError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-    // An empty file is what an interrupted first open can leave: SQLite initialises it.
-    if read == 0 || (read == header.len() && header == *b"SQLite format 3\0") {
-        return Ok(());
+    if read == 0 {
+        return Ok(false);
+    }
+    if read == header.len() && header == *b"SQLite format 3\0" {
+        return Ok(true);
     }
     Err(StoreError::Foreign {
         path: path.to_path_buf(),
@@ -580,22 +784,27 @@ fn corrupt_or_sql(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
-impl RunRecord {
-    /// Whether the run has not ended and its process still exists.
-    pub fn is_live(&self) -> bool {
-        self.ended_at_ms.is_none() && process_alive(self.pid)
+/// SQLite's log and shared-memory files beside `path`: plain files or absent,
+/// never links (SQLite refuses a link only for the database itself).
+fn check_companions(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        files::regular_file(Path::new(&companion))?;
     }
+    Ok(())
 }
 
-/// Whether process `pid` exists (Linux: `/proc/<pid>`). Where that cannot be
-/// told, it is assumed alive: a run is marked abnormal only on evidence.
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
+/// `path` for an SQLite URI: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.display().to_string().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
     }
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
-    }
+    out
 }

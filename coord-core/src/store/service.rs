@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{StateStore, StoreError, now_ms};
+use super::{StateStore, StoreError, insert_transition, now_ms, upsert_daemon_state};
 use crate::events::{DeadLetter, DeadLetterState, EventCounts};
+use crate::manager::{DaemonStatus, DaemonTransition};
 
 /// A coordinator's recorded bootstrap result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -65,8 +66,39 @@ pub struct CommandRecord {
     pub action: String,
     /// Its argument, e.g. a dead letter's id.
     pub argument: Option<String>,
+    /// The secret it was written with (the running service's, from `coord.secret`).
+    pub auth: Option<String>,
     /// `Some((ok, message))` once carried out.
     pub result: Option<(bool, String)>,
+}
+
+/// What one recorder pass writes, in one transaction: only what changed.
+#[derive(Debug, Default)]
+pub struct Tick<'a> {
+    /// Daemon state changes since the last pass.
+    pub transitions: &'a [DaemonTransition],
+    /// Daemons whose status changed since the last pass.
+    pub daemons: &'a [DaemonStatus],
+    /// The event wiring and counts, when they are due.
+    pub events: Option<(
+        &'a BTreeMap<&'static str, Vec<String>>,
+        &'a BTreeMap<&'static str, EventCounts>,
+    )>,
+    /// The dead-letter queue, when it changed.
+    pub dead_letters: Option<&'a [DeadLetter]>,
+    /// Whether to note in the run's row that the process is alive.
+    pub heartbeat: bool,
+}
+
+impl Tick<'_> {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.transitions.is_empty()
+            && self.daemons.is_empty()
+            && self.events.is_none()
+            && self.dead_letters.is_none()
+            && !self.heartbeat
+    }
 }
 
 impl DeadLetterState {
@@ -80,6 +112,45 @@ impl DeadLetterState {
 }
 
 impl StateStore {
+    /// Writes one recorder pass for run `run_id` in one transaction; nothing
+    /// when nothing changed.
+    pub fn record_tick(&self, run_id: i64, tick: &Tick<'_>) -> Result<(), StoreError> {
+        if tick.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
+        for t in tick.transitions {
+            insert_transition(
+                &transaction,
+                run_id,
+                t.name,
+                t.state.as_str(),
+                super::system_time_ms(t.at),
+                t.error.as_deref(),
+            )
+            .map_err(|e| self.sql(e))?;
+        }
+        for status in tick.daemons {
+            upsert_daemon_state(&transaction, run_id, status).map_err(|e| self.sql(e))?;
+        }
+        if let Some((subscriptions, counts)) = tick.events {
+            write_events(&transaction, run_id, subscriptions, counts).map_err(|e| self.sql(e))?;
+        }
+        if let Some(letters) = tick.dead_letters {
+            write_dead_letters(&transaction, run_id, letters).map_err(|e| self.sql(e))?;
+        }
+        if tick.heartbeat {
+            transaction
+                .execute(
+                    "UPDATE runs SET heartbeat_at = ?1 WHERE id = ?2",
+                    params![now_ms(), run_id],
+                )
+                .map_err(|e| self.sql(e))?;
+        }
+        transaction.commit().map_err(|e| self.sql(e))
+    }
+
     /// Names the application and daemon profile of run `run_id`.
     pub fn describe_run(
         &self,
@@ -139,27 +210,7 @@ impl StateStore {
     ) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(|e| self.sql(e))?;
-        let events = subscriptions.keys().chain(counts.keys());
-        for event in events.collect::<std::collections::BTreeSet<_>>() {
-            let handlers = subscriptions.get(event).map(|h| h.join("\n"));
-            let c = counts.get(event).cloned().unwrap_or_default();
-            transaction
-                .execute(
-                    "INSERT OR REPLACE INTO event_stats
-                     (run_id, event, handlers, published, delivered, failed, orphaned)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        run_id,
-                        event,
-                        handlers.unwrap_or_default(),
-                        c.published as i64,
-                        c.delivered as i64,
-                        c.failed as i64,
-                        c.orphaned as i64
-                    ],
-                )
-                .map_err(|e| self.sql(e))?;
-        }
+        write_events(&transaction, run_id, subscriptions, counts).map_err(|e| self.sql(e))?;
         transaction.commit().map_err(|e| self.sql(e))
     }
 
@@ -202,29 +253,7 @@ impl StateStore {
     ) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(|e| self.sql(e))?;
-        transaction
-            .execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])
-            .map_err(|e| self.sql(e))?;
-        for letter in letters {
-            transaction
-                .execute(
-                    "INSERT INTO dead_letters
-                     (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        run_id,
-                        letter.id as i64,
-                        letter.handler,
-                        letter.meta.name,
-                        letter.meta.id.0 as i64,
-                        letter.state.as_str(),
-                        letter.attempts,
-                        letter.last_error,
-                        letter.payload
-                    ],
-                )
-                .map_err(|e| self.sql(e))?;
-        }
+        write_dead_letters(&transaction, run_id, letters).map_err(|e| self.sql(e))?;
         transaction.commit().map_err(|e| self.sql(e))
     }
 
@@ -264,18 +293,20 @@ impl StateStore {
             .map_err(|e| self.sql(e))
     }
 
-    /// Leaves a request for run `run_id`'s process; returns its id.
+    /// Leaves a request for run `run_id`'s process, signed with its secret
+    /// (from `coord.secret`); returns the request's id.
     pub fn request(
         &self,
         run_id: i64,
         action: &str,
         argument: Option<&str>,
+        auth: &str,
     ) -> Result<i64, StoreError> {
         let connection = self.lock();
         connection
             .execute(
-                "INSERT INTO commands (run_id, action, argument, requested_at) VALUES (?1, ?2, ?3, ?4)",
-                params![run_id, action, argument, now_ms()],
+                "INSERT INTO commands (run_id, action, argument, requested_at, auth) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![run_id, action, argument, now_ms(), auth],
             )
             .map_err(|e| self.sql(e))?;
         Ok(connection.last_insert_rowid())
@@ -286,7 +317,7 @@ impl StateStore {
         let connection = self.lock();
         let mut query = connection
             .prepare(
-                "SELECT id, action, argument FROM commands
+                "SELECT id, action, argument, auth FROM commands
                  WHERE run_id = ?1 AND done_at IS NULL ORDER BY id",
             )
             .map_err(|e| self.sql(e))?;
@@ -296,6 +327,7 @@ impl StateStore {
                     id: r.get(0)?,
                     action: r.get(1)?,
                     argument: r.get(2)?,
+                    auth: r.get(3)?,
                     result: None,
                 })
             })
@@ -327,6 +359,7 @@ impl StateStore {
                         id: r.get(0)?,
                         action: r.get(1)?,
                         argument: r.get(2)?,
+                        auth: None,
                         result: ok.map(|ok| (ok, result.unwrap_or_default())),
                     })
                 },
@@ -334,4 +367,59 @@ impl StateStore {
             .optional()
             .map_err(|e| self.sql(e))
     }
+}
+
+fn write_events(
+    connection: &rusqlite::Connection,
+    run_id: i64,
+    subscriptions: &BTreeMap<&'static str, Vec<String>>,
+    counts: &BTreeMap<&'static str, EventCounts>,
+) -> rusqlite::Result<()> {
+    let events = subscriptions.keys().chain(counts.keys());
+    for event in events.collect::<std::collections::BTreeSet<_>>() {
+        let handlers = subscriptions.get(event).map(|h| h.join("\n"));
+        let c = counts.get(event).cloned().unwrap_or_default();
+        connection.execute(
+            "INSERT OR REPLACE INTO event_stats
+             (run_id, event, handlers, published, delivered, failed, orphaned)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                run_id,
+                event,
+                handlers.unwrap_or_default(),
+                c.published as i64,
+                c.delivered as i64,
+                c.failed as i64,
+                c.orphaned as i64
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn write_dead_letters(
+    connection: &rusqlite::Connection,
+    run_id: i64,
+    letters: &[DeadLetter],
+) -> rusqlite::Result<()> {
+    connection.execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])?;
+    for letter in letters {
+        connection.execute(
+            "INSERT INTO dead_letters
+             (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                run_id,
+                letter.id as i64,
+                letter.handler,
+                letter.meta.name,
+                letter.meta.id.0 as i64,
+                letter.state.as_str(),
+                letter.attempts,
+                letter.last_error,
+                letter.payload
+            ],
+        )?;
+    }
+    Ok(())
 }
