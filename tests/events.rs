@@ -332,6 +332,35 @@ async fn a_failed_delivery_is_retried_with_backoff_then_kept_dead_and_replayable
     assert!(bus.dead_letters().is_empty());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_full_dead_letter_queue_drops_its_oldest_letter_and_counts_it() {
+    let bus = coord::EventBus::new(BusConfig {
+        dead_letter_capacity: 3,
+        max_attempts: 1,
+        ..fast_retries()
+    });
+    bus.subscribe("full::sink", |_: Job| async {
+        Err::<(), BoxError>("sink offline".into())
+    })
+    .expect("unique");
+    // One attempt each: every failed delivery is dead at once.
+    for n in 0..5 {
+        bus.publish(Job(n)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while bus.dead_letters_dropped() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "never overflowed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let kept: Vec<String> = bus
+        .dead_letters()
+        .iter()
+        .map(|l| l.payload.clone())
+        .collect();
+    assert_eq!(kept, ["2", "3", "4"], "the oldest went first");
+    assert_eq!(bus.dead_letters_dropped(), 2);
+}
+
 // --- wiring -----------------------------------------------------------------
 
 #[coordinator]

@@ -286,3 +286,72 @@ fn event_counts_and_requests_round_trip() {
         Some((false, "no dead letter with id 7".to_owned()))
     );
 }
+
+#[test]
+fn retention_keeps_the_latest_runs_the_latest_transitions_and_pending_requests() {
+    let store = StateStore::open(scratch("retention")).expect("open");
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let run = store.begin_run().expect("begin");
+        store.end_run(run, "clean").expect("end");
+        runs.push(run);
+    }
+    let latest = *runs.last().expect("five runs");
+    let start = std::time::SystemTime::now();
+    for n in 0..20u64 {
+        let transition = coord::DaemonTransition {
+            name: "auto_sync",
+            state: coord::DaemonState::Running,
+            at: start + std::time::Duration::from_millis(n),
+            error: Some(format!("transition {n}")),
+        };
+        store
+            .record_transition(latest, &transition)
+            .expect("transition");
+    }
+    let answered = store
+        .request(latest, "dlq-purge", None, "s")
+        .expect("request");
+    store
+        .answer_request(answered, true, "done")
+        .expect("answer");
+    let pending = store
+        .request(latest, "dlq-purge", None, "s")
+        .expect("request");
+
+    let retention = coord::Retention {
+        runs: 3,
+        transitions_per_run: 5,
+        answered_requests: std::time::Duration::ZERO,
+        ..coord::Retention::default()
+    };
+    let deleted = store.apply_retention(&retention).expect("retention");
+    // Two runs (no other rows), fifteen transitions, one answered request.
+    assert_eq!(deleted, 2 + 15 + 1);
+    let mut kept: Vec<i64> = store.runs().expect("runs").iter().map(|r| r.id).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, runs[2..]);
+    let errors: Vec<String> = store
+        .transitions(latest, "auto_sync")
+        .expect("transitions")
+        .into_iter()
+        .filter_map(|(_, _, error)| error)
+        .collect();
+    assert_eq!(
+        errors,
+        (15..20)
+            .map(|n| format!("transition {n}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(store.request_status(answered).expect("query"), None);
+    assert!(store.request_status(pending).expect("query").is_some());
+
+    // By age: every ended run but the latest has ended at least zero seconds ago.
+    let by_age = coord::Retention {
+        run_age: std::time::Duration::ZERO,
+        ..coord::Retention::default()
+    };
+    store.apply_retention(&by_age).expect("retention");
+    let kept: Vec<i64> = store.runs().expect("runs").iter().map(|r| r.id).collect();
+    assert_eq!(kept, [latest]);
+}

@@ -194,7 +194,6 @@ pub enum CliError {
 #[derive(Parser, Debug)]
 #[command(
     about = "Runs and inspects a coord service",
-    args_conflicts_with_subcommands = true,
     disable_help_subcommand = true
 )]
 struct Cli {
@@ -206,6 +205,62 @@ struct Cli {
     run: RunArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+impl Cli {
+    /// Run options given before a subcommand belong to `run`: they are moved
+    /// into `run` (`--profile x run`), refused when given twice, and refused
+    /// for the commands that do not run the service.
+    fn with_run_options_checked(mut self) -> Result<Self, clap::Error> {
+        let top_level = std::mem::take(&mut self.run);
+        let given = top_level.given();
+        if given.is_empty() {
+            return Ok(self);
+        }
+        let conflict = |message: String| {
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message)
+        };
+        match &mut self.command {
+            None => self.run = top_level,
+            Some(Command::Run(args)) => {
+                let twice: Vec<&str> = args
+                    .given()
+                    .into_iter()
+                    .filter(|flag| given.contains(flag))
+                    .collect();
+                if !twice.is_empty() {
+                    return Err(conflict(format!(
+                        "{} given both before and after `run`; give it once",
+                        twice.join(", ")
+                    )));
+                }
+                args.profile = args.profile.take().or(top_level.profile);
+                args.duration = args.duration.or(top_level.duration);
+            }
+            Some(other) => {
+                return Err(conflict(format!(
+                    "{} only applies to `run`, not to `{}`; remove it from this command",
+                    given.join(" and "),
+                    other.name(),
+                )));
+            }
+        }
+        Ok(self)
+    }
+}
+
+impl RunArgs {
+    /// The flags that were given, as typed.
+    fn given(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.profile.is_some() {
+            flags.push("--profile");
+        }
+        if self.duration.is_some() {
+            flags.push("--duration");
+        }
+        flags
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -247,6 +302,22 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+}
+
+impl Command {
+    /// The subcommand's name as typed on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Status { .. } => "status",
+            Command::Order => "order",
+            Command::Validate { .. } => "validate",
+            Command::Graph { .. } => "graph",
+            Command::Events => "events",
+            Command::CriticalChain { .. } => "critical-chain",
+            Command::Dlq { .. } => "dlq",
+        }
+    }
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -310,6 +381,10 @@ where
             Ok(cli) => cli,
             Err(error) => return usage_error(error),
         },
+        Err(error) => return usage_error(error),
+    };
+    let cli = match cli.with_run_options_checked() {
+        Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
     match dispatch(&app, cli).await {

@@ -9,6 +9,7 @@
 //!   (after checking they carry this run's secret), so a database another
 //!   process keeps locked delays only the recorder, which says so.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -20,17 +21,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::{App, CliError, RunArgs};
 use crate::bootstrap::{BootstrapStatus, Coordination};
-use crate::events::EventCounts;
+use crate::events::{DeadLetter, DeadLetterState, EventCounts};
 use crate::manager::{DaemonManager, DaemonState, DaemonStatus, DaemonTransition};
 use crate::run::shutdown_signal;
 use crate::store::{
-    self, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError, Tick, now_ms,
+    self, DeadLetterChanges, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError, Tick,
+    now_ms,
 };
 
 /// How often the recorder looks for changes and requests.
 const RECORD_INTERVAL: Duration = Duration::from_millis(500);
 /// How often event counts (which change with every event) are written.
-const EVENTS_INTERVAL: Duration = Duration::from_secs(10);
+const HISTORY_INTERVAL: Duration = Duration::from_secs(10);
 /// How often the run's row notes that the process is alive (history only:
 /// liveness comes from the lock and the heartbeat in `coord.lock`).
 const ROW_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
@@ -124,9 +126,10 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         requests,
         recorded_at,
         last: Vec::new(),
-        events_due: Instant::now(),
+        history_due: Instant::now(),
+        history_now: false,
         events_written: None,
-        letters_written: None,
+        letters_written: HashMap::new(),
         row_heartbeat_due: Instant::now() + ROW_HEARTBEAT_INTERVAL,
         retention_due: Instant::now() + RETENTION_INTERVAL,
         busy_reported: false,
@@ -376,6 +379,24 @@ impl Written {
     }
 }
 
+/// What the recorder last wrote of one dead letter (the columns that change).
+#[derive(PartialEq)]
+struct LetterWritten {
+    state: DeadLetterState,
+    attempts: u32,
+    last_error: String,
+}
+
+impl LetterWritten {
+    fn of(letter: &DeadLetter) -> Self {
+        Self {
+            state: letter.state,
+            attempts: letter.attempts,
+            last_error: letter.last_error.clone(),
+        }
+    }
+}
+
 /// The recorder thread's state: the store, and what it last wrote.
 struct Recorder {
     store: StateStore,
@@ -387,9 +408,14 @@ struct Recorder {
     requests: tokio::sync::mpsc::Sender<Request>,
     recorded_at: Arc<AtomicI64>,
     last: Vec<(&'static str, Written)>,
-    events_due: Instant,
+    /// When event counts and dead letters are next written (they change
+    /// with every event; a few seconds' delay costs `status` little and
+    /// saves most of the writes).
+    history_due: Instant,
+    /// Write them on the next pass: a request changed the queue.
+    history_now: bool,
     events_written: Option<std::collections::BTreeMap<&'static str, EventCounts>>,
-    letters_written: Option<String>,
+    letters_written: HashMap<u64, LetterWritten>,
     row_heartbeat_due: Instant,
     retention_due: Instant,
     busy_reported: bool,
@@ -452,21 +478,39 @@ impl Recorder {
             .collect();
         let bus = self.coordination.events();
         let now = Instant::now();
+        let history = last || self.history_now || now >= self.history_due;
         let subscriptions = bus.subscriptions();
-        let counts = bus.counts();
-        let events_due =
-            (last || now >= self.events_due) && self.events_written.as_ref() != Some(&counts);
-        let letters = bus.dead_letters();
-        let letters_key = serde_json::to_string(&letters).unwrap_or_default();
-        let letters_due = self.letters_written.as_deref() != Some(letters_key.as_str());
+        let counts = history.then(|| bus.counts());
+        let events_due = counts.is_some() && self.events_written != counts;
+        let (letters_changed, letters_removed, letters_now) = if history {
+            self.dead_letter_changes(bus.dead_letters())
+        } else {
+            Default::default()
+        };
         let heartbeat = now >= self.row_heartbeat_due;
         let tick = Tick {
             transitions: &transitions,
             daemons: &changed,
-            events: events_due.then_some((&subscriptions, &counts)),
-            dead_letters: letters_due.then_some(&letters[..]),
+            events: match &counts {
+                Some(counts) if events_due => Some((&subscriptions, counts)),
+                _ => None,
+            },
+            dead_letters: DeadLetterChanges {
+                changed: &letters_changed,
+                removed: &letters_removed,
+            },
             heartbeat,
         };
+        if !tick.is_empty() {
+            tracing::trace!(
+                transitions = transitions.len(),
+                daemons = ?changed.iter().map(|s| s.name).collect::<Vec<_>>(),
+                events = events_due,
+                dead_letters = letters_changed.len() + letters_removed.len(),
+                heartbeat,
+                "recording what changed"
+            );
+        }
         match self.store.record_tick(self.run, &tick) {
             Ok(()) => {
                 for status in &changed {
@@ -476,12 +520,13 @@ impl Recorder {
                         None => self.last.push((status.name, written)),
                     }
                 }
-                if events_due {
-                    self.events_written = Some(counts);
-                    self.events_due = now + EVENTS_INTERVAL;
-                }
-                if letters_due {
-                    self.letters_written = Some(letters_key);
+                if history {
+                    self.history_due = now + HISTORY_INTERVAL;
+                    self.history_now = false;
+                    if events_due {
+                        self.events_written = counts;
+                    }
+                    self.letters_written = letters_now;
                 }
                 if heartbeat {
                     self.row_heartbeat_due = now + ROW_HEARTBEAT_INTERVAL;
@@ -494,7 +539,9 @@ impl Recorder {
                 tracing::warn!(%error, lost_transitions = transitions.len(), "cannot record the service's state; retrying");
             }
         }
-        self.answer_requests();
+        if self.answer_requests() {
+            self.history_now = true;
+        }
         if now >= self.retention_due {
             self.retention_due = now + RETENTION_INTERVAL;
             if let Err(error) = self.store.apply_retention(&Retention::default()) {
@@ -513,15 +560,40 @@ impl Recorder {
         }
     }
 
-    /// Carries out the requests left for this run that carry its secret.
-    fn answer_requests(&mut self) {
+    /// The dead letters that are new or changed since the last write, the
+    /// ids of those gone, and what the store holds once they are written.
+    fn dead_letter_changes(
+        &self,
+        letters: Vec<DeadLetter>,
+    ) -> (Vec<DeadLetter>, Vec<u64>, HashMap<u64, LetterWritten>) {
+        let now: HashMap<u64, LetterWritten> = letters
+            .iter()
+            .map(|l| (l.id, LetterWritten::of(l)))
+            .collect();
+        let removed = self
+            .letters_written
+            .keys()
+            .filter(|id| !now.contains_key(id))
+            .copied()
+            .collect();
+        let changed = letters
+            .into_iter()
+            .filter(|l| self.letters_written.get(&l.id) != now.get(&l.id))
+            .collect();
+        (changed, removed, now)
+    }
+
+    /// Carries out the requests left for this run that carry its secret;
+    /// whether there were any.
+    fn answer_requests(&mut self) -> bool {
         let pending = match self.store.pending_requests(self.run) {
             Ok(pending) => pending,
             Err(error) => {
                 tracing::warn!(%error, "cannot read requests");
-                return;
+                return false;
             }
         };
+        let any = !pending.is_empty();
         for request in pending {
             let (ok, message) = if request.auth.as_deref() != Some(self.secret.as_str()) {
                 tracing::warn!(action = %request.action, "request refused: it does not carry this run's secret");
@@ -548,6 +620,7 @@ impl Recorder {
                 tracing::warn!(%error, "cannot record a request's answer");
             }
         }
+        any
     }
 }
 

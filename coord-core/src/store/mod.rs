@@ -31,7 +31,9 @@ pub use owner::{
     new_secret, probe, read_secret,
 };
 pub use retention::Retention;
-pub use service::{CommandRecord, CoordinatorRecord, DeadLetterRecord, EventRecord, Tick};
+pub use service::{
+    CommandRecord, CoordinatorRecord, DeadLetterChanges, DeadLetterRecord, EventRecord, Tick,
+};
 
 /// The data directory when `COORD_DATA_DIR` is not set, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "data/coordination";

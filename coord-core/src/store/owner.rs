@@ -30,7 +30,10 @@ pub const STALE_AFTER: Duration = Duration::from_secs(3);
 /// hold it for a moment only.
 const ACQUIRE_PATIENCE: Duration = Duration::from_millis(1500);
 /// The record is rewritten in place, padded to this size, never truncated.
-const RECORD_SIZE: usize = 512;
+const RECORD_SIZE: usize = 256;
+/// The record starts with this, so the heartbeat fields that follow sit at a
+/// fixed offset and a beat rewrites only them (52 bytes a second).
+const RECORD_HEAD: &str = "coord-owner 2 ";
 
 /// What the owner of a data directory says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -52,25 +55,30 @@ pub struct Owner {
 impl Owner {
     fn encode(&self) -> Vec<u8> {
         let mut text = format!(
-            "coord-owner 1 pid={} host={} run={} started={} heartbeat={} recorded={}\n",
+            "{RECORD_HEAD}{} pid={} host={} run={} started={}\n",
+            self.beat_fields(),
             self.pid,
             self.host.replace(char::is_whitespace, "_"),
             self.run_id,
             self.started_at_ms,
-            self.heartbeat_at_ms,
-            self.recorded_at_ms
         )
         .into_bytes();
         text.resize(RECORD_SIZE.max(text.len()), b' ');
         text
     }
 
+    /// The fields a heartbeat changes, fixed width so they are rewritten in place.
+    fn beat_fields(&self) -> String {
+        format!(
+            "heartbeat={:016} recorded={:016}",
+            self.heartbeat_at_ms.max(0),
+            self.recorded_at_ms.max(0)
+        )
+    }
+
     fn decode(text: &str) -> Option<Self> {
         let line = text.lines().next()?;
-        let mut fields = line.split_whitespace();
-        if fields.next()? != "coord-owner" || fields.next()? != "1" {
-            return None;
-        }
+        let fields = line.strip_prefix(RECORD_HEAD)?.split_whitespace();
         let mut owner = Owner::default();
         for field in fields {
             let (key, value) = field.split_once('=')?;
@@ -156,12 +164,14 @@ impl OwnerLock {
 
     /// Rewrites the heartbeat (now), and when the recorder last wrote the store.
     pub fn beat(&self, recorded_at_ms: i64) -> std::io::Result<()> {
-        {
+        let fields = {
             let mut record = crate::util::lock(&self.record);
             record.heartbeat_at_ms = now_ms();
             record.recorded_at_ms = recorded_at_ms;
-        }
-        self.write()
+            record.beat_fields()
+        };
+        self.file
+            .write_all_at(fields.as_bytes(), RECORD_HEAD.len() as u64)
     }
 }
 
@@ -191,11 +201,11 @@ pub fn probe(dir: &Path) -> Probe {
     let path = dir.join(LOCK_FILE);
     let file = match files::regular_file(&path) {
         Ok(true) => files::open_read(&path),
+        // `run` creates the lock file before anything else, so without one
+        // nobody can hold it.
         Ok(false) => {
             return Probe {
-                lock: LockState::Unknown(
-                    "no lock file: no run has used this data directory since coord 0.1".into(),
-                ),
+                lock: LockState::Free,
                 owner: None,
             };
         }
@@ -218,8 +228,7 @@ pub fn probe(dir: &Path) -> Probe {
 
 fn read_record(file: &File) -> Option<Owner> {
     let mut text = String::new();
-    (&*file)
-        .take(RECORD_SIZE as u64 * 2)
+    file.take(RECORD_SIZE as u64 * 2)
         .read_to_string(&mut text)
         .ok()?;
     Owner::decode(&text)
@@ -316,5 +325,11 @@ mod tests {
         assert_eq!(back.host, "build_box");
         assert_eq!((back.pid, back.run_id, back.recorded_at_ms), (42, 7, 3));
         assert_eq!(Owner::decode("something else"), None);
+        // A beat rewrites exactly the heartbeat fields, in place.
+        let beat = owner.beat_fields();
+        assert_eq!(
+            &text[RECORD_HEAD.len()..RECORD_HEAD.len() + beat.len()],
+            beat
+        );
     }
 }

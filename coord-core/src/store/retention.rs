@@ -13,7 +13,7 @@ use super::{StateStore, StoreError, now_ms};
 pub struct Retention {
     /// Runs kept (the latest ones); older runs are deleted with their rows.
     pub runs: usize,
-    /// Runs that ended longer ago than this are deleted too.
+    /// Runs that ended this long ago or longer are deleted too.
     pub run_age: Duration,
     /// Daemon transitions kept per run (the latest ones).
     pub transitions_per_run: usize,
@@ -60,7 +60,7 @@ impl StateStore {
                 .prepare(
                     "SELECT id FROM runs WHERE id < (SELECT max(id) FROM runs) AND (
                          id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)
-                         OR (ended_at IS NOT NULL AND ended_at < ?2))",
+                         OR (ended_at IS NOT NULL AND ended_at <= ?2))",
                 )
                 .map_err(|e| self.sql(e))?;
             let rows = query
@@ -109,7 +109,7 @@ impl StateStore {
         }
         deleted += transaction
             .execute(
-                "DELETE FROM commands WHERE done_at IS NOT NULL AND done_at < ?1",
+                "DELETE FROM commands WHERE done_at IS NOT NULL AND done_at <= ?1",
                 [now.saturating_sub(answered_ms)],
             )
             .map_err(|e| self.sql(e))?;

@@ -72,6 +72,12 @@ pub struct CommandRecord {
     pub result: Option<(bool, String)>,
 }
 
+/// The event wiring (event -> handlers) and the counts per event.
+pub type EventTables<'a> = (
+    &'a BTreeMap<&'static str, Vec<String>>,
+    &'a BTreeMap<&'static str, EventCounts>,
+);
+
 /// What one recorder pass writes, in one transaction: only what changed.
 #[derive(Debug, Default)]
 pub struct Tick<'a> {
@@ -80,12 +86,9 @@ pub struct Tick<'a> {
     /// Daemons whose status changed since the last pass.
     pub daemons: &'a [DaemonStatus],
     /// The event wiring and counts, when they are due.
-    pub events: Option<(
-        &'a BTreeMap<&'static str, Vec<String>>,
-        &'a BTreeMap<&'static str, EventCounts>,
-    )>,
-    /// The dead-letter queue, when it changed.
-    pub dead_letters: Option<&'a [DeadLetter]>,
+    pub events: Option<EventTables<'a>>,
+    /// Dead letters that are new or changed, and the ids of those that left the queue.
+    pub dead_letters: DeadLetterChanges<'a>,
     /// Whether to note in the run's row that the process is alive.
     pub heartbeat: bool,
 }
@@ -96,8 +99,24 @@ impl Tick<'_> {
         self.transitions.is_empty()
             && self.daemons.is_empty()
             && self.events.is_none()
-            && self.dead_letters.is_none()
+            && self.dead_letters.is_empty()
             && !self.heartbeat
+    }
+}
+
+/// What changed in the dead-letter queue since it was last written.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DeadLetterChanges<'a> {
+    /// Letters that are new, or whose state, attempts or error changed.
+    pub changed: &'a [DeadLetter],
+    /// Ids of letters no longer in the queue (replayed, purged, delivered, dropped).
+    pub removed: &'a [u64],
+}
+
+impl DeadLetterChanges<'_> {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.removed.is_empty()
     }
 }
 
@@ -137,8 +156,8 @@ impl StateStore {
         if let Some((subscriptions, counts)) = tick.events {
             write_events(&transaction, run_id, subscriptions, counts).map_err(|e| self.sql(e))?;
         }
-        if let Some(letters) = tick.dead_letters {
-            write_dead_letters(&transaction, run_id, letters).map_err(|e| self.sql(e))?;
+        if !tick.dead_letters.is_empty() {
+            write_dead_letters(&transaction, run_id, tick.dead_letters).map_err(|e| self.sql(e))?;
         }
         if tick.heartbeat {
             transaction
@@ -253,7 +272,14 @@ impl StateStore {
     ) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(|e| self.sql(e))?;
-        write_dead_letters(&transaction, run_id, letters).map_err(|e| self.sql(e))?;
+        transaction
+            .execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])
+            .map_err(|e| self.sql(e))?;
+        let changes = DeadLetterChanges {
+            changed: letters,
+            removed: &[],
+        };
+        write_dead_letters(&transaction, run_id, changes).map_err(|e| self.sql(e))?;
         transaction.commit().map_err(|e| self.sql(e))
     }
 
@@ -400,26 +426,30 @@ fn write_events(
 fn write_dead_letters(
     connection: &rusqlite::Connection,
     run_id: i64,
-    letters: &[DeadLetter],
+    changes: DeadLetterChanges<'_>,
 ) -> rusqlite::Result<()> {
-    connection.execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])?;
-    for letter in letters {
-        connection.execute(
-            "INSERT INTO dead_letters
-             (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                run_id,
-                letter.id as i64,
-                letter.handler,
-                letter.meta.name,
-                letter.meta.id.0 as i64,
-                letter.state.as_str(),
-                letter.attempts,
-                letter.last_error,
-                letter.payload
-            ],
-        )?;
+    let mut remove =
+        connection.prepare_cached("DELETE FROM dead_letters WHERE run_id = ?1 AND id = ?2")?;
+    for id in changes.removed {
+        remove.execute(params![run_id, *id as i64])?;
+    }
+    let mut upsert = connection.prepare_cached(
+        "INSERT OR REPLACE INTO dead_letters
+         (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for letter in changes.changed {
+        upsert.execute(params![
+            run_id,
+            letter.id as i64,
+            letter.handler,
+            letter.meta.name,
+            letter.meta.id.0 as i64,
+            letter.state.as_str(),
+            letter.attempts,
+            letter.last_error,
+            letter.payload
+        ])?;
     }
     Ok(())
 }
