@@ -394,7 +394,7 @@ impl StateStore {
                     // Small pages: the recorder's commits are a few rows each,
                     // and every commit writes whole pages to the log.
                     connection
-                        .pragma_update(None, "page_size", 1024)
+                        .pragma_update(None, "page_size", 512)
                         .map_err(sql)?;
                 }
                 connection
