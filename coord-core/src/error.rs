@@ -48,17 +48,6 @@ impl UnknownName {
     }
 }
 
-/// The text of a panic's payload (`panic!` with a literal or a formatted message).
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
-    }
-}
-
 /// The candidate within a typo's distance of `given`, if any.
 fn closest<'a>(given: &str, candidates: &'a [String]) -> Option<&'a str> {
     let given = given.to_ascii_lowercase().replace('-', "_");

@@ -1,34 +1,44 @@
-//! Runtime of coord: the registry, ordering and the contracts the macros target.
+//! Runtime of coord: the contracts the macros target, the registry and its
+//! compile-time checks, bootstrap, daemons, events, the `Coordination`
+//! handle that composes them, the state store and the command line.
 //!
 //! Use it through the `coord` facade crate, which re-exports this crate and the
 //! macros.
+//!
+//! # Map (imports point down this list, never up)
+//! - `util`, `error`, `location`: shared helpers and the leaf types.
+//! - `interface`: the contracts: `Coordinator`, `DaemonKind`, contexts,
+//!   runners, and the compile-time nodes the macros emit.
+//! - `registry`: specs of what was registered, the const-evaluated checks,
+//!   dependency order.
+//! - `bootstrap`, `daemons`, `events`: one concept each; none imports another.
+//! - `coordination`: the `Coordination` handle, the one place composing them.
+//! - `logging`, `store`, `cli`: operating a service.
 
 mod bootstrap;
 pub mod cli;
-mod coordinator;
-mod daemon;
+mod coordination;
+mod daemons;
 mod error;
 mod events;
+mod interface;
 mod location;
 mod logging;
-mod manager;
-mod order;
 mod registry;
-mod restart;
-mod run;
-mod static_check;
 mod store;
 mod util;
 
 pub use bootstrap::{
-    BootstrapReport, BootstrapStatus, BuildError, Coordination, CoordinationBuilder,
-    CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, InitError,
-    NotInitialized, SharedError, ShutdownError, ShutdownReport, SubscriptionStatus,
+    BootstrapReport, BootstrapStatus, CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, InitError, NotInitialized, SharedError, ShutdownError,
+    ShutdownReport,
 };
-pub use coordinator::{Coordinator, DependencyOf, InitContext, Instances, RegisteredCoordinator};
-pub use daemon::{
-    BoxFuture, DaemonConfig, DaemonContext, DaemonKind, DaemonRunner, HealthProbe, ReadyWatch,
-    RestartPolicy,
+pub use coordination::{
+    Coordination, CoordinationBuilder, RunReport, SubscriptionStatus, shutdown_signal,
+};
+pub use daemons::{
+    DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
+    DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
 };
 pub use error::{BoxError, UnknownName};
 pub use events::{
@@ -36,21 +46,18 @@ pub use events::{
     EventMeta, Handler, HandlerResult, SubscribeError, SubscribingCoordinator, SubscriptionSpec,
     subscription_specs,
 };
+pub use interface::{
+    AnyCoordinator, BoxFuture, Coordinator, DaemonConfig, DaemonContext, DaemonKind, DaemonRunner,
+    DependencyOf, HealthProbe, InitContext, Instances, ReadyWatch, RegisteredCoordinator,
+    RestartConfig, RestartPolicy, RunnerFn,
+};
 pub use location::Location;
 pub use logging::{LoggingError, init_logging, log_filter_from_env};
-pub use manager::{
-    DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
-    DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
-};
-pub use order::StartupOrder;
-pub use order::{CycleStep, DroppedSoftEdge};
 pub use registry::{
-    AnyCoordinator, CoordinatorRegistration, CoordinatorSpec, DaemonKindSpec, DaemonSpec,
-    OrderError, Registry, RegistryProblem, RegistryProblems, RunnerFn, registry, startup_order,
-    validate_registry,
+    BuildError, CoordinatorRegistration, CoordinatorSpec, CycleStep, DaemonKindSpec, DaemonSpec,
+    DroppedSoftEdge, OrderError, Registry, RegistryProblem, RegistryProblems, StartupOrder,
+    registry, startup_order, validate_registry,
 };
-pub use restart::RestartConfig;
-pub use run::{RunReport, shutdown_signal};
 pub use store::{
     CommandRecord, CoordinatorRecord, DATABASE_FILE, DEFAULT_DATA_DIR, DEFAULT_FILE_MODE,
     DaemonRecord, DeadLetterRecord, EventRecord, HEARTBEAT_PERIOD, LOCK_FILE, LockState, Owner,
@@ -61,18 +68,21 @@ pub use store::{
 /// The functions generated code passes your items through; their bounds are
 /// where a runner or a handler with the wrong shape is reported.
 pub mod contract {
-    pub use crate::daemon::{RunnerOutput, runner_future};
     pub use crate::events::subscribe_method;
+    pub use crate::interface::{RunnerOutput, runner_future};
 }
 
 /// Items the macros expand to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::events::{BindingInfo, BindingRequest};
-    pub use crate::static_check::{
+    pub use crate::interface::{
         CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
-        DaemonSlot, Finding, HARD, Message, SOFT, check_coordinator, check_daemon_entry,
-        explain_coordinator, explain_daemon_entry, fail, node_id, repeat_position,
+        DaemonSlot, HARD, SOFT, node_id, repeat_position,
+    };
+    pub use crate::registry::check::{
+        Finding, Message, check_coordinator, check_daemon_entry, explain_coordinator,
+        explain_daemon_entry, fail,
     };
     pub use inventory;
 }

@@ -8,14 +8,15 @@ use std::time::Duration;
 use super::serve::{PURGE, REPLAY};
 use super::{App, CliError, DlqAction};
 use crate::bootstrap::CoordinatorState;
+use crate::daemons::DaemonState;
 use crate::error::UnknownName;
 use crate::events::subscription_specs;
-use crate::manager::DaemonState;
 use crate::registry::registry;
 use crate::store::{
     self, CoordinatorRecord, DATABASE_FILE, DaemonRecord, HEARTBEAT_PERIOD, LockState, RunRecord,
-    STALE_AFTER, StateStore, now_ms,
+    STALE_AFTER, StateStore,
 };
+use crate::util::now_ms;
 
 /// How long `dlq replay|purge` waits for the running process to answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);

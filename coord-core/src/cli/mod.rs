@@ -34,10 +34,11 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::bootstrap::{BuildError, Coordination, CoordinationBuilder};
+use crate::coordination::{Coordination, CoordinationBuilder};
+use crate::daemons::DaemonError;
 use crate::error::UnknownName;
 use crate::logging::LoggingError;
-use crate::manager::DaemonError;
+use crate::registry::BuildError;
 use crate::store::{DEFAULT_DATA_DIR, StoreError};
 
 type Configure = dyn Fn(CoordinationBuilder) -> CoordinationBuilder + Send + Sync;

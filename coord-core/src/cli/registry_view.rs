@@ -3,7 +3,7 @@
 
 use super::{App, CliError, GraphFormat};
 use crate::events::subscription_specs;
-use crate::order::StartupOrder;
+use crate::registry::StartupOrder;
 use crate::registry::{registry, validate_registry};
 
 /// Prints the startup order of daemons and coordinators, level by level.

@@ -20,14 +20,14 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{App, CliError, RunArgs};
-use crate::bootstrap::{BootstrapStatus, Coordination};
+use crate::bootstrap::BootstrapStatus;
+use crate::coordination::{Coordination, shutdown_signal};
+use crate::daemons::{DaemonManager, DaemonState, DaemonStatus, DaemonTransition};
 use crate::events::{DeadLetter, DeadLetterState, EventCounts};
-use crate::manager::{DaemonManager, DaemonState, DaemonStatus, DaemonTransition};
-use crate::run::shutdown_signal;
 use crate::store::{
     self, DeadLetterChanges, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError, Tick,
-    now_ms,
 };
+use crate::util::now_ms;
 
 /// How often the recorder looks for changes and requests.
 const RECORD_INTERVAL: Duration = Duration::from_millis(500);

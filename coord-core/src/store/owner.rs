@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::StoreError;
 use super::files;
-use super::{StoreError, now_ms};
+use crate::util::now_ms;
 
 /// The lock file in the data directory.
 pub const LOCK_FILE: &str = "coord.lock";

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{StateStore, StoreError, now_ms};
+use super::{StateStore, StoreError};
+use crate::util::now_ms;
 
 /// Limits on what the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{StateStore, StoreError, insert_transition, now_ms, upsert_daemon_state};
+use super::{StateStore, StoreError, insert_transition, upsert_daemon_state};
+use crate::daemons::{DaemonStatus, DaemonTransition};
 use crate::events::{DeadLetter, DeadLetterState, EventCounts};
-use crate::manager::{DaemonStatus, DaemonTransition};
+use crate::util::{now_ms, system_time_ms};
 
 /// A coordinator's recorded bootstrap result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -145,7 +146,7 @@ impl StateStore {
                 run_id,
                 t.name,
                 t.state.as_str(),
-                super::system_time_ms(t.at),
+                system_time_ms(t.at),
                 t.error.as_deref(),
             )
             .map_err(|e| self.sql(e))?;

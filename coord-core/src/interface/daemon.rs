@@ -1,26 +1,33 @@
-//! Daemon identities, the runner contract and the context a runner receives.
+//! The daemon contract: the `DaemonType` enum's trait, a daemon's settings
+//! and restart policy, and the context its runner receives.
 
+use std::any::Any;
 use std::fmt::{self, Debug};
 use std::future::Future;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
-
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use crate::bootstrap::{Coordination, NotInitialized};
-use crate::coordinator::Coordinator;
+use super::node::DaemonGraph;
+use super::runner::BoxFuture;
 use crate::error::{BoxError, UnknownName};
-use crate::restart::RestartConfig;
-use crate::static_check::DaemonGraph;
+use crate::util;
 
-/// A boxed, sendable future, the erased form of runners and initialisers.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// The service a daemon runs in, as its context carries it: the
+/// `Coordination` handle, held without naming its type.
+pub(crate) type Service = Arc<dyn Any + Send + Sync>;
+
+/// How the daemon manager reaches the service it runs daemons for, to hand
+/// each daemon a context. The `Coordination` handle implements it; a narrow
+/// trait here lets the manager do so without knowing that type.
+pub(crate) trait ServiceLink: Send + Sync + Debug {
+    /// The service, while it is alive.
+    fn service(&self) -> Option<Service>;
+}
 
 /// An enum whose variants name the daemons of a service; use `#[derive(DaemonType)]`.
 #[diagnostic::on_unimplemented(
@@ -83,6 +90,39 @@ impl FromStr for RestartPolicy {
     }
 }
 
+/// Backoff, intensity limit and quiet period of a daemon's restarts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestartConfig {
+    /// Delay before the first restart.
+    pub initial_backoff: Duration,
+    /// Factor applied to the delay after each restart.
+    pub multiplier: f64,
+    /// Longest delay.
+    pub max_backoff: Duration,
+    /// Random spread of each delay, as a fraction (0.1 = +-10%).
+    pub jitter: f64,
+    /// Restarts allowed within `window` before the daemon is failed for good.
+    pub max_restarts: usize,
+    /// The period `max_restarts` is counted over.
+    pub window: Duration,
+    /// A run at least this long resets the backoff to `initial_backoff`.
+    pub quiet_period: Duration,
+}
+
+impl Default for RestartConfig {
+    fn default() -> Self {
+        Self {
+            initial_backoff: Duration::from_secs(1),
+            multiplier: 2.0,
+            max_backoff: Duration::from_secs(300),
+            jitter: 0.1,
+            max_restarts: 5,
+            window: Duration::from_secs(60),
+            quiet_period: Duration::from_secs(60),
+        }
+    }
+}
+
 /// The effective settings of one daemon: its attribute, then config overrides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DaemonConfig {
@@ -139,7 +179,10 @@ struct ContextInner {
     cancel: CancellationToken,
     ready: watch::Sender<bool>,
     config: DaemonConfig,
-    coordination: Option<Coordination>,
+    /// The service the daemon runs in (the `Coordination` handle), erased:
+    /// the handle composes daemons, so this contract cannot name it. Its
+    /// methods on `DaemonContext` live with the handle.
+    service: Option<Service>,
     health: Mutex<Option<HealthProbe>>,
     health_registered: Notify,
 }
@@ -165,15 +208,15 @@ impl ReadyWatch {
 impl DaemonContext {
     /// A context for the daemon `name`, cancelled through `cancel`.
     pub fn new(name: &'static str, cancel: CancellationToken) -> (Self, ReadyWatch) {
-        Self::with(name, cancel, DaemonConfig::default(), None)
+        Self::in_service(name, cancel, DaemonConfig::default(), None)
     }
 
-    /// A context with the daemon's config and the coordinators it can reach.
-    pub fn with(
+    /// A context with the daemon's config and the service it runs in.
+    pub(crate) fn in_service(
         name: &'static str,
         cancel: CancellationToken,
         config: DaemonConfig,
-        coordination: Option<Coordination>,
+        service: Option<Service>,
     ) -> (Self, ReadyWatch) {
         let (ready, watch) = watch::channel(false);
         let ctx = Self {
@@ -182,7 +225,7 @@ impl DaemonContext {
                 cancel,
                 ready,
                 config,
-                coordination,
+                service,
                 health: Mutex::new(None),
                 health_registered: Notify::new(),
             }),
@@ -195,29 +238,9 @@ impl DaemonContext {
         &self.inner.config
     }
 
-    /// An initialised coordinator, or why it is not there.
-    pub fn coordinator<T: Coordinator>(&self) -> Result<Arc<T>, NotInitialized> {
-        match &self.inner.coordination {
-            Some(coordination) => coordination.get::<T>(),
-            None => Err(NotInitialized::NotEnabled {
-                type_name: std::any::type_name::<T>(),
-            }),
-        }
-    }
-
-    /// Publishes `event` with this daemon as its source.
-    pub async fn publish<E: crate::events::Event>(&self, event: E) {
-        if let Some(coordination) = &self.inner.coordination {
-            coordination
-                .events()
-                .publish_from(self.inner.name, event)
-                .await;
-        }
-    }
-
-    /// The coordination this daemon runs under, if any.
-    pub fn coordination(&self) -> Option<&Coordination> {
-        self.inner.coordination.as_ref()
+    /// The service this daemon runs in, erased (see the `service` field).
+    pub(crate) fn service(&self) -> Option<&Service> {
+        self.inner.service.as_ref()
     }
 
     /// Registers a health check: the manager runs `check` every `interval`,
@@ -233,7 +256,7 @@ impl DaemonContext {
             threshold: threshold.max(1),
             check: Box::new(move || Box::pin(check())),
         };
-        *self.inner.health.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
+        *util::lock(&self.inner.health) = Some(probe);
         self.inner.health_registered.notify_one();
     }
 
@@ -241,13 +264,7 @@ impl DaemonContext {
     pub(crate) async fn take_health_probe(&self) -> HealthProbe {
         loop {
             let notified = self.inner.health_registered.notified();
-            if let Some(probe) = self
-                .inner
-                .health
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-            {
+            if let Some(probe) = util::lock(&self.inner.health).take() {
                 return probe;
             }
             notified.await;
@@ -278,71 +295,6 @@ impl DaemonContext {
     pub fn cancellation_token(&self) -> &CancellationToken {
         &self.inner.cancel
     }
-}
-
-/// A function that can run a daemon: `async fn(DaemonContext) -> Result<(), E>`.
-#[diagnostic::on_unimplemented(
-    message = "[coord::E0013] `{Self}` cannot be used as a daemon runner",
-    label = "expected `async fn(ctx: DaemonContext) -> Result<(), E>`",
-    note = "a runner takes the context by value and returns `Result<(), E>` where `E: Into<BoxError>`, e.g.\n      async fn run_my_daemon(ctx: DaemonContext) -> Result<(), BoxError> {{ ctx.ready(); ctx.cancelled().await; Ok(()) }}\n  its future must be `Send + 'static`"
-)]
-pub trait DaemonRunner: Send + Sync + 'static {
-    /// Starts one run of the daemon.
-    fn run(&self, ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>>;
-}
-
-// Report a bad runner as "not a daemon runner" with the expected signature,
-// rather than as whichever bound below it happens to miss first.
-#[diagnostic::do_not_recommend]
-impl<F, Fut, E> DaemonRunner for F
-where
-    F: Fn(DaemonContext) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), E>> + Send + 'static,
-    E: Into<BoxError>,
-{
-    fn run(&self, ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
-        let fut = self(ctx);
-        Box::pin(async move { fut.await.map_err(Into::into) })
-    }
-}
-
-/// What a daemon runner's call returns: a future of `Result<(), E>`.
-#[diagnostic::on_unimplemented(
-    message = "[coord::E0013] `{Self}` is not what a daemon runner returns",
-    label = "expected `async fn(ctx: DaemonContext) -> Result<(), E>`",
-    note = "a runner is an async fn that takes the context by value and returns `Result<(), E>` where `E: Into<BoxError>`, e.g.\n      async fn run_my_daemon(ctx: DaemonContext) -> Result<(), BoxError> {{ ctx.ready(); ctx.cancelled().await; Ok(()) }}"
-)]
-pub trait RunnerOutput {
-    /// Boxes the future, erasing its error type.
-    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
-    where
-        Self: Send + 'static;
-}
-
-#[diagnostic::do_not_recommend]
-impl<F, E> RunnerOutput for F
-where
-    F: Future<Output = Result<(), E>>,
-    E: Into<BoxError>,
-{
-    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
-    where
-        Self: Send + 'static,
-    {
-        Box::pin(async move { self.await.map_err(Into::into) })
-    }
-}
-
-/// Erases a runner's future; `#[daemon]` calls it on `runner(ctx)`.
-///
-/// `Send` is required here, on the future itself, so that a value held across
-/// an `.await` that is not `Send` is reported by rustc with the value and the
-/// `.await` it is held across.
-pub fn runner_future<F>(future: F) -> BoxFuture<'static, Result<(), BoxError>>
-where
-    F: RunnerOutput + Send + 'static,
-{
-    future.boxed()
 }
 
 #[cfg(test)]

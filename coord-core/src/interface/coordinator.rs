@@ -1,4 +1,5 @@
-//! The coordinator trait and what an initialiser can reach.
+//! The coordinator contract: the trait you implement, what `#[coordinator]`
+//! implements, and what an initialiser can reach.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -6,10 +7,13 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
+use super::node::CoordNodeRef;
 use crate::error::BoxError;
 use crate::location::Location;
-use crate::registry::AnyCoordinator;
-use crate::static_check::CoordNodeRef;
+use crate::util;
+
+/// An initialised coordinator, erased.
+pub type AnyCoordinator = Arc<dyn Any + Send + Sync>;
 
 /// A component initialised once at bootstrap, after its `depends_on` list.
 #[diagnostic::on_unimplemented(
@@ -102,18 +106,14 @@ impl Instances {
         Self::default()
     }
 
+    // Each update is one insert or remove, so a panic elsewhere cannot leave
+    // the maps half-updated.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, InstanceMaps> {
-        // A panic while holding the lock cannot leave the maps half-updated
-        // (each update is one insert or remove), so a poisoned lock is usable.
-        self.maps
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        util::read(&self.maps)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, InstanceMaps> {
-        self.maps
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        util::write(&self.maps)
     }
 
     /// Adds the initialised coordinator `name`, replacing an earlier instance.

@@ -1,4 +1,13 @@
+//! The checks on hand-made graphs: each finding, cut points of long
+//! messages, and non-ASCII names.
+
+use super::message::{MESSAGE_CAPACITY, cycle_window};
 use super::*;
+use crate::interface::{
+    CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef, DaemonSlot,
+    SOFT, node_id, repeat_position,
+};
+use crate::location::Location;
 
 fn runner(_: crate::DaemonContext) -> crate::BoxFuture<'static, Result<(), crate::BoxError>> {
     Box::pin(async { Ok(()) })

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
-use crate::bootstrap::{BootstrapReport, Coordination, ShutdownReport};
-use crate::manager::{DaemonShutdownReport, StartReport};
+use super::Coordination;
+use crate::bootstrap::{BootstrapReport, ShutdownReport};
+use crate::daemons::{DaemonShutdownReport, StartReport};
 
 /// What a run did, phase by phase.
 #[derive(Debug, Clone)]

@@ -5,38 +5,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Backoff, intensity limit and quiet period of a daemon's restarts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RestartConfig {
-    /// Delay before the first restart.
-    pub initial_backoff: Duration,
-    /// Factor applied to the delay after each restart.
-    pub multiplier: f64,
-    /// Longest delay.
-    pub max_backoff: Duration,
-    /// Random spread of each delay, as a fraction (0.1 = +-10%).
-    pub jitter: f64,
-    /// Restarts allowed within `window` before the daemon is failed for good.
-    pub max_restarts: usize,
-    /// The period `max_restarts` is counted over.
-    pub window: Duration,
-    /// A run at least this long resets the backoff to `initial_backoff`.
-    pub quiet_period: Duration,
-}
-
-impl Default for RestartConfig {
-    fn default() -> Self {
-        Self {
-            initial_backoff: Duration::from_secs(1),
-            multiplier: 2.0,
-            max_backoff: Duration::from_secs(300),
-            jitter: 0.1,
-            max_restarts: 5,
-            window: Duration::from_secs(60),
-            quiet_period: Duration::from_secs(60),
-        }
-    }
-}
+use crate::interface::RestartConfig;
+use crate::util::backoff_delay;
 
 /// What to do after a daemon's run ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,28 +88,6 @@ impl RestartTracker {
             &mut self.seed,
         )
     }
-}
-
-/// `initial x multiplier^attempt`, capped at `max`, spread by +-`jitter`.
-///
-/// The cap applies before jitter, so capped delays still spread out instead of
-/// retrying in lockstep. `seed` is a xorshift state (never 0) advanced per call.
-pub(crate) fn backoff_delay(
-    initial: Duration,
-    multiplier: f64,
-    max: Duration,
-    jitter: f64,
-    attempt: u32,
-    seed: &mut u64,
-) -> Duration {
-    let base = initial.as_secs_f64() * multiplier.powi(attempt.min(64) as i32);
-    let capped = base.min(max.as_secs_f64());
-    let spread = jitter.clamp(0.0, 1.0);
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    let unit = *seed as f64 / u64::MAX as f64;
-    Duration::from_secs_f64(capped * (1.0 - spread + 2.0 * spread * unit))
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! The builder of a `Coordination`: which coordinators and daemons, their
+//! timeouts and settings, profiles, and the event bus's settings.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::{Coordination, Inner};
+use crate::bootstrap::{
+    Bootstrapper, CoordinatorPlan, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Timeouts,
+};
+use crate::daemons::{DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings, MissingDependency};
+use crate::events::{BusConfig, EventBus};
+use crate::interface::{DaemonConfig, RestartPolicy};
+use crate::registry::{BuildError, CoordinatorSpec, DaemonSpec};
+
+/// Builds a [`Coordination`].
+#[derive(Debug, Clone)]
+pub struct CoordinationBuilder {
+    specs: Option<Vec<&'static CoordinatorSpec>>,
+    enabled: Option<Vec<String>>,
+    init_timeout: Duration,
+    init_timeouts: Vec<(String, Duration)>,
+    shutdown_timeout: Duration,
+    daemons: DaemonSettings,
+    bus: BusConfig,
+}
+
+impl Default for CoordinationBuilder {
+    fn default() -> Self {
+        Self {
+            specs: None,
+            enabled: None,
+            init_timeout: DEFAULT_INIT_TIMEOUT,
+            init_timeouts: Vec::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            daemons: DaemonSettings::default(),
+            bus: BusConfig::default(),
+        }
+    }
+}
+
+impl CoordinationBuilder {
+    /// Uses these coordinators instead of every registered one.
+    pub fn coordinators(
+        mut self,
+        specs: impl IntoIterator<Item = &'static CoordinatorSpec>,
+    ) -> Self {
+        self.specs = Some(specs.into_iter().collect());
+        self
+    }
+
+    /// Enables only these coordinators, and what they depend on.
+    pub fn enable<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.enabled = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The time every initializer may take (default 30 s).
+    pub fn init_timeout(mut self, timeout: Duration) -> Self {
+        self.init_timeout = timeout;
+        self
+    }
+
+    /// The time coordinator `name`'s initializer may take.
+    pub fn coordinator_timeout(mut self, name: impl Into<String>, timeout: Duration) -> Self {
+        self.init_timeouts.push((name.into(), timeout));
+        self
+    }
+
+    /// The time each shutdown hook may take (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Settings of the event bus: queue size, handler timeout, retries.
+    pub fn event_bus(mut self, config: BusConfig) -> Self {
+        self.bus = config;
+        self
+    }
+
+    /// Uses these daemons instead of every registered one.
+    pub fn daemons(mut self, specs: impl IntoIterator<Item = &'static DaemonSpec>) -> Self {
+        self.daemons.specs = Some(specs.into_iter().collect());
+        self
+    }
+
+    /// Enables only these daemons, and their hard dependencies.
+    pub fn enable_daemons<I, R>(mut self, daemons: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: DaemonRef,
+    {
+        self.daemons.enabled = Some(
+            daemons
+                .into_iter()
+                .map(|d| d.daemon_name().to_owned())
+                .collect(),
+        );
+        self
+    }
+
+    /// Settings every daemon starts from (its attribute's restart policy wins over this one's).
+    pub fn default_daemon_config(mut self, config: DaemonConfig) -> Self {
+        self.daemons.default_config = config;
+        self
+    }
+
+    /// Overrides the restart policy of one daemon.
+    pub fn restart_policy(mut self, daemon: impl DaemonRef, policy: RestartPolicy) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Restart(policy),
+        ));
+        self
+    }
+
+    /// Replaces every setting of one daemon.
+    pub fn daemon_config(mut self, daemon: impl DaemonRef, config: DaemonConfig) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Config(config),
+        ));
+        self
+    }
+
+    /// Names a subset of daemons that `start_profile(name)` starts, with their dependencies.
+    pub fn profile<I, R>(mut self, name: impl Into<String>, daemons: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: DaemonRef,
+    {
+        let members = daemons
+            .into_iter()
+            .map(|d| d.daemon_name().to_owned())
+            .collect();
+        self.daemons.profiles.push((name.into(), members));
+        self
+    }
+
+    /// What starting a daemon whose dependency is down does (default: start it).
+    pub fn missing_dependency(mut self, policy: MissingDependency) -> Self {
+        self.daemons.missing_dependency = policy;
+        self
+    }
+
+    /// The most a whole daemon shutdown may take (default 60 s), e.g. a container's grace period.
+    pub fn daemon_shutdown_bound(mut self, bound: Duration) -> Self {
+        self.daemons.shutdown_bound = bound;
+        self
+    }
+
+    /// Checks the configuration and plans the initialisation and startup orders.
+    pub fn build(self) -> Result<Coordination, BuildError> {
+        let daemon_plan = Arc::new(DaemonPlan::build(self.daemons)?);
+        let plan = CoordinatorPlan::build(
+            self.specs,
+            self.enabled,
+            Timeouts {
+                init: self.init_timeout,
+                per_coordinator: self.init_timeouts,
+                shutdown: self.shutdown_timeout,
+            },
+        )?;
+        Ok(Coordination {
+            inner: Arc::new(Inner {
+                bootstrap: Bootstrapper::new(plan),
+                daemon_plan,
+                manager: OnceLock::new(),
+                bus: EventBus::new(self.bus),
+            }),
+        })
+    }
+}

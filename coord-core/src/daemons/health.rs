@@ -1,0 +1,86 @@
+//! A ready daemon's watch: its runner, a stop request, and its health
+//! checks once it registers a probe (degraded while they fail, restarted
+//! after too many failures in a row).
+
+use std::pin::Pin;
+
+use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use super::manager::DaemonManager;
+use super::status::DaemonState;
+use super::supervisor::{Exit, Instance};
+use crate::interface::{DaemonContext, HealthProbe};
+
+impl DaemonManager {
+    /// Watches a ready instance of daemon `i` until it ends or is stopped.
+    pub(super) async fn serve_ready(
+        &self,
+        i: usize,
+        cancel: &CancellationToken,
+        run: &mut Instance,
+        stopped: &mut Pin<&mut WaitForCancellationFuture<'_>>,
+        probe_ctx: DaemonContext,
+    ) -> Exit {
+        let plan = self.plan();
+        let spec = plan.specs[i];
+        let config = &plan.configs[i];
+        // Ready: the runner, a stop request, and health checks once a probe is
+        // registered (the check timer exists only then).
+        let mut registration = std::pin::pin!(probe_ctx.take_health_probe());
+        let mut health: Option<(HealthProbe, Pin<Box<tokio::time::Sleep>>)> = None;
+        let mut failures = 0u32;
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut *run => return Exit::finished(result),
+                _ = &mut *stopped => return self.stop_instance(i, cancel, run).await,
+                probe = &mut registration, if health.is_none() => {
+                    let first_check = Box::pin(tokio::time::sleep(probe.interval));
+                    health = Some((probe, first_check));
+                }
+                _ = next_check(&mut health), if health.is_some() => {
+                    let Some((p, timer)) = health.as_mut() else { continue };
+                    timer.as_mut().reset(Instant::now() + p.interval);
+                    let result = match tokio::time::timeout(p.interval, (p.check)()).await {
+                        Ok(result) => result.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("[coord::E0306] health check took longer than {:?}", p.interval)),
+                    };
+                    match result {
+                        Ok(()) => {
+                            failures = 0;
+                            if self.status_of(i).state == DaemonState::Degraded {
+                                self.update(i, |s| s.state = DaemonState::Ready);
+                            }
+                        }
+                        Err(error) => {
+                            failures += 1;
+                            tracing::warn!(daemon = spec.name, failures, %error, "health check failed");
+                            if failures >= p.threshold {
+                                cancel.cancel();
+                                let _ = tokio::time::timeout(config.shutdown_timeout, &mut *run).await;
+                                return Exit::Finished(Err(format!(
+                                    "[coord::E0306] health check failed {failures} times in a row: {error}"
+                                )));
+                            }
+                            self.update(i, |s| {
+                                if s.state.is_ready() {
+                                    s.state = DaemonState::Degraded;
+                                }
+                                s.last_error = Some(format!("[coord::E0306] health check: {error}"));
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Completes when the health timer fires; pending while there is no probe.
+async fn next_check(health: &mut Option<(HealthProbe, Pin<Box<tokio::time::Sleep>>)>) {
+    match health {
+        Some((_, timer)) => timer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,254 @@
+//! One daemon's supervisor: waits for its dependencies, runs its runner
+//! inline (so a restart never overlaps the instance before it), and on exit
+//! applies the restart policy.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::manager::DaemonManager;
+use super::restart::{RestartDecision, RestartTracker};
+use super::status::DaemonState;
+use super::waits::DependencyProblem;
+use crate::error::BoxError;
+use crate::interface::{BoxFuture, DaemonContext, RestartPolicy};
+use crate::util::CatchUnwind;
+
+impl DaemonManager {
+    /// The supervisor of daemon `i`: runs it until stopped, applying its restart policy.
+    pub(super) async fn supervise(self, i: usize, stop: CancellationToken) {
+        let plan = self.plan();
+        let spec = plan.specs[i];
+        let config = &plan.configs[i];
+        let mut tracker = RestartTracker::new(config.restart_config, i as u64 + 1);
+        loop {
+            match self.wait_for_dependencies(i, &stop).await {
+                Ok(()) => {}
+                Err(DependencyProblem::Stopped) => {
+                    self.update(i, |s| s.state = DaemonState::Stopped);
+                    return;
+                }
+                Err(DependencyProblem::Down { dependency, error }) => {
+                    // Not this daemon's fault: it waits, stopped, for the dependency to be restarted.
+                    tracing::warn!(daemon = spec.name, %error, "not started");
+                    self.update(i, |s| {
+                        s.state = DaemonState::Stopped;
+                        s.stopped_because = Some(dependency);
+                        s.last_error = Some(error);
+                    });
+                    return;
+                }
+                Err(DependencyProblem::NotReady { dependency, error }) => {
+                    tracing::error!(daemon = spec.name, %error, "cannot start");
+                    self.update(i, |s| s.stopped_because = Some(dependency));
+                    self.fail(i, error).await;
+                    return;
+                }
+            }
+            let started = Instant::now();
+            let outcome = self.run_instance(i, &stop).await;
+            let error = match outcome {
+                Exit::Stopped { aborted } => {
+                    if aborted {
+                        tracing::warn!(daemon = spec.name, timeout = ?config.shutdown_timeout, "did not stop in time; aborted");
+                    }
+                    self.update(i, |s| {
+                        s.state = DaemonState::Stopped;
+                        s.aborted = aborted;
+                    });
+                    return;
+                }
+                Exit::Finished(Ok(())) => None,
+                Exit::Finished(Err(error)) => Some(error),
+            };
+            let restart = match config.restart {
+                RestartPolicy::Always => true,
+                RestartPolicy::OnFailure => error.is_some(),
+                RestartPolicy::Never => false,
+            };
+            if !restart {
+                match error {
+                    None => {
+                        tracing::info!(daemon = spec.name, "finished");
+                        self.update(i, |s| s.state = DaemonState::Stopped);
+                    }
+                    Some(error) => {
+                        tracing::error!(daemon = spec.name, %error, "failed; restart policy is never");
+                        self.fail(i, error).await;
+                    }
+                }
+                return;
+            }
+            let now = Instant::now();
+            match tracker.on_exit(now, now.duration_since(started)) {
+                RestartDecision::GiveUp { restarts } => {
+                    let window = config.restart_config.window;
+                    let last = error.unwrap_or_else(|| "exited".into());
+                    let error = format!(
+                        "[coord::E0303] restarted {restarts} times within {window:?}, the limit; staying down until started by hand (last error: {last})"
+                    );
+                    tracing::error!(daemon = spec.name, %error, "giving up");
+                    self.fail(i, error).await;
+                    return;
+                }
+                RestartDecision::After(delay) => {
+                    let last_error = error.clone();
+                    tracing::warn!(daemon = spec.name, error = ?last_error, ?delay, "ended; restarting after backoff");
+                    self.update(i, |s| {
+                        s.state = DaemonState::Backoff;
+                        s.restarts_in_window = tracker.in_window();
+                        s.restarts_total = tracker.total();
+                        s.next_restart_at = Some(SystemTime::now() + delay);
+                        if last_error.is_some() {
+                            s.last_error = last_error;
+                        }
+                    });
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.cancelled() => {
+                            self.update(i, |s| {
+                                s.state = DaemonState::Stopped;
+                                s.next_restart_at = None;
+                            });
+                            return;
+                        }
+                    }
+                    self.update(i, |s| s.next_restart_at = None);
+                }
+            }
+        }
+    }
+
+    /// Marks `i` failed for good and stops its dependents.
+    pub(super) async fn fail(&self, i: usize, error: String) {
+        self.update(i, |s| {
+            s.state = DaemonState::Failed;
+            s.last_error = Some(error);
+            s.next_restart_at = None;
+        });
+        // Stopping waits for the dependents' supervisors, never for this one.
+        self.stop_dependents(i).await;
+    }
+
+    /// Runs one instance of daemon `i` until it ends or is stopped.
+    pub(super) async fn run_instance(&self, i: usize, stop: &CancellationToken) -> Exit {
+        let plan = self.plan();
+        let spec = plan.specs[i];
+        let config = &plan.configs[i];
+        // Its own token rather than a child of `stop` (cheaper to make): cancelled
+        // here on a stop request, or on its own when its health check gives up.
+        let cancel = CancellationToken::new();
+        let (ctx, mut ready) = DaemonContext::in_service(
+            spec.name,
+            cancel.clone(),
+            config.clone(),
+            self.inner.service.service(),
+        );
+        self.update(i, |s| {
+            s.state = DaemonState::Running;
+            s.waiting_on.clear();
+            s.aborted = false;
+            s.ready_overdue = false;
+            s.started_at = Some(SystemTime::now());
+            s.ready_at = None;
+        });
+        tracing::debug!(daemon = spec.name, "running");
+        let probe_ctx = ctx.clone();
+        let mut run = CatchUnwind((spec.runner)(ctx));
+
+        let mut stopped = std::pin::pin!(stop.cancelled());
+
+        // Most runners signal ready on their first poll: poll once before
+        // arming the readiness deadline, so they never pay for a timer.
+        let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut run).poll(cx))).await;
+        if let Poll::Ready(result) = first {
+            return Exit::finished(result);
+        }
+        if ready.is_ready() {
+            self.mark_ready(i);
+        } else {
+            // Until ready: the runner, a stop request, the ready signal, and the
+            // deadline after which the daemon is reported overdue.
+            let mut signalled = std::pin::pin!(ready.wait());
+            let mut overdue = std::pin::pin!(tokio::time::sleep(config.ready_timeout));
+            let mut overdue_reported = false;
+            loop {
+                tokio::select! {
+                    biased;
+                    result = &mut run => return Exit::finished(result),
+                    _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
+                    is_ready = &mut signalled => {
+                        if is_ready {
+                            self.mark_ready(i);
+                        }
+                        break;
+                    }
+                    _ = &mut overdue, if !overdue_reported => {
+                        overdue_reported = true;
+                        tracing::warn!(daemon = spec.name, timeout = ?config.ready_timeout, "has not signalled ready");
+                        self.update(i, |s| s.ready_overdue = true);
+                    }
+                }
+            }
+        }
+
+        self.serve_ready(i, &cancel, &mut run, &mut stopped, probe_ctx)
+            .await
+    }
+
+    pub(super) fn mark_ready(&self, i: usize) {
+        tracing::info!(daemon = self.plan().specs[i].name, "ready");
+        self.update(i, |s| {
+            s.state = DaemonState::Ready;
+            s.ready_overdue = false;
+            s.ready_at = Some(SystemTime::now());
+        });
+    }
+
+    /// Asks a running instance to stop, waits its shutdown timeout, then drops it.
+    pub(super) async fn stop_instance(
+        &self,
+        i: usize,
+        cancel: &CancellationToken,
+        run: &mut Instance,
+    ) -> Exit {
+        cancel.cancel();
+        self.update(i, |s| s.state = DaemonState::Stopping);
+        // Most runners end as soon as they see the cancellation: one poll
+        // first, and only one that has to wait arms the shutdown timer.
+        let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *run).poll(cx))).await;
+        if first.is_ready() {
+            return Exit::Stopped { aborted: false };
+        }
+        match tokio::time::timeout(self.plan().configs[i].shutdown_timeout, run).await {
+            Ok(_) => Exit::Stopped { aborted: false },
+            // Dropping the future is the abort: the instance ends with it.
+            Err(_) => Exit::Stopped { aborted: true },
+        }
+    }
+}
+
+/// One running instance of a daemon: its runner's future, panics caught.
+pub(super) type Instance = CatchUnwind<BoxFuture<'static, Result<(), BoxError>>>;
+
+/// How an instance ended.
+pub(super) enum Exit {
+    /// Its runner returned (or panicked, as an error).
+    Finished(Result<(), String>),
+    /// It was stopped; `aborted` if it had to be dropped after its timeout.
+    Stopped { aborted: bool },
+}
+
+impl Exit {
+    /// The end of a runner that returned or panicked.
+    pub(super) fn finished(outcome: Result<Result<(), BoxError>, String>) -> Self {
+        Self::Finished(match outcome {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(panic) => Err(format!("[coord::E0307] panicked: {panic}")),
+        })
+    }
+}

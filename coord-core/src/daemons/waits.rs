@@ -1,0 +1,81 @@
+//! Waiting for dependencies: hard ones until ready (or down, or overdue),
+//! enabled soft ones until settled.
+
+use tokio_util::sync::CancellationToken;
+
+use super::manager::DaemonManager;
+use super::status::{DaemonState, DaemonStatus};
+
+impl DaemonManager {
+    /// Waits until hard dependencies are ready and enabled soft ones settled.
+    pub(super) async fn wait_for_dependencies(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+    ) -> Result<(), DependencyProblem> {
+        let plan = self.plan();
+        for (&d, hard) in plan.deps[i]
+            .iter()
+            .map(|d| (d, true))
+            .chain(plan.soft_deps[i].iter().map(|d| (d, false)))
+        {
+            let cell = &self.inner.slots[d].status;
+            if cell.read(|s| s.state.is_ready()) {
+                continue;
+            }
+            if !hard && !self.is_active(d) {
+                // A soft dependency orders the start only when it is being started too.
+                continue;
+            }
+            let dependency = plan.specs[d].name;
+            // Down and not coming back by itself: failed, or stopped because of a failure.
+            let down = |s: &DaemonStatus| {
+                s.state == DaemonState::Failed
+                    || (s.state == DaemonState::Stopped && (!hard || s.stopped_because.is_some()))
+            };
+            // The dependency's own supervisor times its readiness from when it
+            // runs, so time spent waiting on its own dependencies does not count.
+            let status = tokio::select! {
+                status = cell.wait(|s| (s.state.is_ready() || down(s) || s.ready_overdue).then(|| s.clone())) => status,
+                _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
+            };
+            if hard && down(&status) {
+                return Err(DependencyProblem::Down {
+                    dependency,
+                    error: format!(
+                        "[coord::E0304] dependency '{dependency}' is {}: {}",
+                        status.state,
+                        status.last_error.as_deref().unwrap_or("no error recorded")
+                    ),
+                });
+            }
+            if hard && !status.state.is_ready() && status.ready_overdue {
+                return Err(DependencyProblem::NotReady {
+                    dependency,
+                    error: format!(
+                        "[coord::E0305] dependency '{dependency}' did not become ready within {:?}",
+                        plan.configs[d].ready_timeout
+                    ),
+                });
+            }
+            self.update(i, |s| s.waiting_on.retain(|w| *w != dependency));
+        }
+        Ok(())
+    }
+}
+
+/// Why a daemon did not get past waiting for its dependencies.
+pub(super) enum DependencyProblem {
+    /// It was stopped while waiting.
+    Stopped,
+    /// A hard dependency is down and will not come back by itself.
+    Down {
+        dependency: &'static str,
+        error: String,
+    },
+    /// A hard dependency did not become ready in time.
+    NotReady {
+        dependency: &'static str,
+        error: String,
+    },
+}

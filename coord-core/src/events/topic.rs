@@ -1,0 +1,171 @@
+//! The subscribers of one event type, and what a subscriber's publishers
+//! and worker share.
+
+use std::any::Any;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::bus::BusInner;
+use super::event::{Envelope, Event};
+use crate::error::BoxError;
+use crate::interface::BoxFuture;
+
+/// A subscriber's handler: called once per delivered event.
+pub type Handler<E> =
+    Arc<dyn Fn(&Arc<Envelope<E>>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+
+/// Hashing for `TypeId` keys: a `TypeId` is already a hash, so the default
+/// SipHash only adds time to every publish.
+#[derive(Default, Clone, Copy)]
+pub(super) struct TypeIdHash;
+
+impl std::hash::BuildHasher for TypeIdHash {
+    type Hasher = TypeIdHasher;
+
+    fn build_hasher(&self) -> TypeIdHasher {
+        TypeIdHasher(0)
+    }
+}
+
+pub(super) struct TypeIdHasher(u64);
+
+impl std::hash::Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // TypeId hashes itself as integer writes; keep this general anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+/// An event ready to send: its subscribers and its envelope.
+pub(super) type Prepared<E> = (Arc<Topic<E>>, Arc<Envelope<E>>);
+
+/// Work for a subscriber's worker, in the order it must be done.
+pub(super) enum Work<E> {
+    /// Run the handler on this event.
+    Deliver(Arc<Envelope<E>>),
+    /// Finish a handler call a publisher started inline and that had to wait.
+    Finish(Arc<Envelope<E>>, BoxFuture<'static, Result<(), String>>),
+}
+
+/// What a subscriber's publishers and worker share.
+pub(super) struct SubscriberShared {
+    pub(super) name: Arc<str>,
+    /// The source that handlers' publishes get: the owning coordinator, or `external`.
+    pub(super) owner: &'static str,
+    pub(super) counts: Arc<Counters>,
+    pub(super) dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    pub(super) timeout: Duration,
+    pub(super) bus: Weak<BusInner>,
+    /// Handler calls queued or running. A publisher that moves it from 0 to 1
+    /// may run the handler inline; anything else queues behind it, so one
+    /// subscriber's handler never runs twice at once and order is kept.
+    pub(super) pending: std::sync::atomic::AtomicUsize,
+}
+
+pub(super) struct Subscriber<E> {
+    pub(super) owner: Option<&'static str>,
+    pub(super) handler: Handler<E>,
+    pub(super) queue: mpsc::Sender<Work<E>>,
+    pub(super) worker: tokio::task::AbortHandle,
+    pub(super) shared: Arc<SubscriberShared>,
+}
+
+impl<E> Clone for Subscriber<E> {
+    fn clone(&self) -> Self {
+        Self {
+            owner: self.owner,
+            handler: Arc::clone(&self.handler),
+            queue: self.queue.clone(),
+            worker: self.worker.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The subscribers of one event type.
+pub(super) struct Topic<E> {
+    pub(super) subscribers: Vec<Subscriber<E>>,
+    /// The entry's counters, here too so a publish clones one Arc, not two.
+    pub(super) counts: Arc<Counters>,
+}
+
+pub(super) struct TopicEntry {
+    pub(super) name: &'static str,
+    /// `Arc<Topic<E>>`, replaced whole when subscribers change, so a publish
+    /// clones one Arc and never holds a lock while it sends.
+    pub(super) topic: Box<dyn Any + Send + Sync>,
+    pub(super) handlers: Vec<(Arc<str>, Option<&'static str>)>,
+    pub(super) counts: Arc<Counters>,
+    /// `remove_owner::<E>` for this entry's `E`.
+    pub(super) remove_owner: fn(&mut Box<dyn Any + Send + Sync>, &str),
+}
+
+impl TopicEntry {
+    pub(super) fn new<E: Event>() -> Self {
+        let counts = Arc::<Counters>::default();
+        Self {
+            name: E::NAME,
+            topic: Box::new(Arc::new(Topic::<E> {
+                subscribers: Vec::new(),
+                counts: Arc::clone(&counts),
+            })),
+            handlers: Vec::new(),
+            counts,
+            remove_owner: remove_owner::<E>,
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) published: AtomicU64,
+    pub(super) orphaned: AtomicU64,
+    pub(super) delivered: AtomicU64,
+    pub(super) failed: AtomicU64,
+}
+
+// Takes the Box itself: a `&Box<dyn Any>` passed where `&dyn Any` is expected
+// coerces the Box into the trait object, and every downcast would then fail.
+#[allow(clippy::borrowed_box)]
+pub(super) fn downcast_topic<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> &Arc<Topic<E>> {
+    match (**topic).downcast_ref::<Arc<Topic<E>>>() {
+        Some(topic) => topic,
+        // Entries are keyed by TypeId::of::<E>() and only ever hold Arc<Topic<E>>.
+        None => unreachable!("event topic stored under another type's id"),
+    }
+}
+
+/// Removes the subscribers owned by `owner` from a topic of event type `E`.
+pub(super) fn remove_owner<E: Event>(topic: &mut Box<dyn Any + Send + Sync>, owner: &str) {
+    let current = downcast_topic::<E>(topic);
+    let mut kept = Vec::with_capacity(current.subscribers.len());
+    for subscriber in &current.subscribers {
+        if subscriber.owner == Some(owner) {
+            subscriber.worker.abort();
+        } else {
+            kept.push(subscriber.clone());
+        }
+    }
+    let counts = Arc::clone(&current.counts);
+    *topic = Box::new(Arc::new(Topic {
+        subscribers: kept,
+        counts,
+    }));
+}

@@ -1,0 +1,26 @@
+//! The contracts between your code and coord: the traits you implement or
+//! derive (`Coordinator`, `DaemonKind`), the contexts your initialisers and
+//! runners receive, and the compile-time graph nodes the macros emit.
+//!
+//! May use: `util`, `error`, `location`. Everything else builds on this;
+//! nothing here knows the registry, bootstrap, daemons, events or the
+//! `Coordination` handle (a daemon's context reaches the handle through the
+//! narrow [`ServiceLink`] trait).
+
+mod coordinator;
+mod daemon;
+mod node;
+mod runner;
+
+pub use coordinator::{
+    AnyCoordinator, Coordinator, DependencyOf, InitContext, Instances, RegisteredCoordinator,
+};
+pub use daemon::{
+    DaemonConfig, DaemonContext, DaemonKind, HealthProbe, ReadyWatch, RestartConfig, RestartPolicy,
+};
+pub(crate) use daemon::{Service, ServiceLink};
+pub use node::{
+    CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef, DaemonSlot,
+    HARD, SOFT, node_id, repeat_position,
+};
+pub use runner::{BoxFuture, DaemonRunner, RunnerFn, RunnerOutput, runner_future};
