@@ -165,7 +165,11 @@ fn a_read_only_user_can_look_at_a_running_service_and_changes_nothing() {
         if up == Path::new("/") {
             break;
         }
-        let _ = std::fs::set_permissions(up, std::fs::Permissions::from_mode(0o755));
+        // Search permission only: /tmp keeps its sticky bit and write bits.
+        if let Ok(meta) = std::fs::metadata(up) {
+            let mode = meta.permissions().mode() | 0o001;
+            let _ = std::fs::set_permissions(up, std::fs::Permissions::from_mode(mode));
+        }
         parent = up.to_path_buf();
     }
     let before: Vec<(String, u64, i64, i64)> = snapshot(&dir)

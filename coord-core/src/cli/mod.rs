@@ -23,9 +23,13 @@ macro_rules! say {
     }};
 }
 
+mod dlq;
 mod inspect;
+mod live_view;
+mod recorder;
 mod registry_view;
 mod serve;
+mod status;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -432,7 +436,7 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
     let mut out = String::new();
     let result = match command {
         Command::Run(args) => serve::run(app, &data_dir, args).await,
-        Command::Status { json, watch } => inspect::status(app, &data_dir, json, watch).await,
+        Command::Status { json, watch } => status::status(app, &data_dir, json, watch).await,
         Command::Order => registry_view::order(&mut out),
         Command::Validate { strict } => Ok(registry_view::validate(app, strict, &mut out)),
         Command::Graph { format } => {
@@ -443,7 +447,7 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
         Command::CriticalChain { name } => {
             inspect::critical_chain(app, &data_dir, name.as_deref(), &mut out)
         }
-        Command::Dlq { action } => inspect::dlq(app, &data_dir, action, &mut out).await,
+        Command::Dlq { action } => dlq::dlq(app, &data_dir, action, &mut out).await,
     };
     emit(&out);
     result

@@ -235,8 +235,10 @@ fn read_record(file: &File) -> Option<Owner> {
     Owner::decode(&text)
 }
 
-/// Held or free, from `/proc/locks` where there is one (nothing is taken),
-/// else by trying a shared lock for a moment.
+/// Held or free: from `/proc/locks` where it lists the lock (nothing is
+/// taken); otherwise by trying a shared lock for an instant. `/proc/locks`
+/// alone cannot say "free": it is read a page at a time, and an entry can be
+/// skipped when locks listed before it go away between two reads.
 fn lock_state(file: &File) -> LockState {
     if let Ok(locks) = std::fs::read_to_string("/proc/locks")
         && let Ok(meta) = file.metadata()
@@ -249,11 +251,9 @@ fn lock_state(file: &File) -> LockState {
             let fields: Vec<&str> = line.split_whitespace().collect();
             fields.get(1) == Some(&"FLOCK") && fields.iter().any(|f| *f == ours)
         });
-        return if held {
-            LockState::Held
-        } else {
-            LockState::Free
-        };
+        if held {
+            return LockState::Held;
+        }
     }
     match file.try_lock_shared() {
         Ok(()) => {

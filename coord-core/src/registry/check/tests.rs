@@ -3,13 +3,14 @@
 
 use super::message::{MESSAGE_CAPACITY, cycle_window};
 use super::*;
+use crate::error::BoxError;
 use crate::interface::{
-    CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef, DaemonSlot,
-    SOFT, node_id, repeat_position,
+    BoxFuture, CoordNode, CoordNodeRef, DaemonContext, DaemonEntrySpec, DaemonGraph, DaemonNode,
+    DaemonNodeRef, DaemonSlot, SOFT, node_id, repeat_position,
 };
 use crate::location::Location;
 
-fn runner(_: crate::DaemonContext) -> crate::BoxFuture<'static, Result<(), crate::BoxError>> {
+fn runner(_: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
     Box::pin(async { Ok(()) })
 }
 
