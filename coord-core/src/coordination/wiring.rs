@@ -48,6 +48,11 @@ impl<'a> Wiring<'a> {
 
     /// Every `#[subscribe]` handler linked in, and whether it is wired (or why not).
     fn status(&self) -> Vec<SubscriptionStatus> {
+        // Most services have a few handlers and many more coordinators: the
+        // coordinators' statuses are gathered only when there is a handler.
+        if subscription_specs().next().is_none() {
+            return Vec::new();
+        }
         let coordinators: Vec<_> = self
             .bootstrap
             .specs_in_order()
