@@ -72,7 +72,7 @@ async fn hand_written(specs: &[&'static CoordinatorSpec], order: &[usize]) -> Ar
     for &i in order {
         let spec = specs[i];
         let instance = spec
-            .initialize(Arc::clone(&instances))
+            .initialize(Arc::clone(&instances), None)
             .await
             .expect("trivial initializer");
         instances.insert(spec.name, spec.instance_type(), instance);

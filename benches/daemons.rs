@@ -40,7 +40,7 @@ fn specs(deps: &[Vec<usize>]) -> Vec<&'static DaemonSpec> {
                 depends_on,
                 soft_depends_on: &[],
                 category: None,
-                restart: None,
+                options: coord::DaemonOptions::NONE,
                 runner: ready_until_cancelled,
                 location: Location {
                     module_path: module_path!(),

@@ -12,7 +12,13 @@
 //! cargo run --example training_pipeline -- run --duration 60 --profile models
 //! cargo run --example training_pipeline -- status               # from another terminal
 //! cargo run --example training_pipeline -- --help               # order, validate, graph, events, ...
+//! cargo run --example training_pipeline -- --config examples/training_pipeline.toml
 //! ```
+//!
+//! Settings live on each daemon's attribute (`auto_sync`'s restart limits
+//! and health check, `event_router` being critical); the config file
+//! `examples/training_pipeline.toml` overrides some of them and configures
+//! the data pipeline coordinator, which reads its table with `ctx.config()`.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -101,16 +107,37 @@ impl EventRouterCoordinator {
 pub struct DataPipelineOrchestrator {
     batches: AtomicU32,
     games: AtomicU64,
+    settings: PipelineSettings,
+}
+
+/// `[coordinators.data_pipeline_orchestrator]` in the config file.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSettings {
+    /// Synced batches per trained model.
+    #[serde(default = "PipelineSettings::default_train_every")]
+    pub train_every: u32,
+}
+
+impl PipelineSettings {
+    fn default_train_every() -> u32 {
+        3
+    }
 }
 
 impl Coordinator for DataPipelineOrchestrator {
     async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
         let _router = ctx.dep::<EventRouterCoordinator>();
+        let settings: PipelineSettings = ctx.config()?;
+        if settings.train_every == 0 {
+            return Err("`train_every` must be at least 1".into());
+        }
         // Stands in for opening the game database.
         tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(Self {
             batches: AtomicU32::new(0),
             games: AtomicU64::new(0),
+            settings,
         })
     }
 }
@@ -127,13 +154,14 @@ impl DataPipelineOrchestrator {
         Ok(())
     }
 
-    /// Trains a new model every third synced batch.
+    /// Trains a new model every `train_every` synced batches.
     #[subscribe]
     async fn on_games_synced(&self, event: &GamesSynced) -> Result<(), BoxError> {
         let games = event.total_games;
         let batch = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
-        if batch.is_multiple_of(3) {
-            let generation = batch / 3;
+        let every = self.settings.train_every;
+        if batch.is_multiple_of(every) {
+            let generation = batch / every;
             publish(TrainingCompleted {
                 model: format!("model-{generation}"),
                 loss: 1.0 / (1.0 + games as f64 / 100.0),
@@ -210,7 +238,9 @@ async fn publish<E: coord::Event>(event: E) {
 
 // --- daemons -------------------------------------------------------------------
 
-#[daemon(DaemonType::EventRouter, runner = run_until_cancelled, category = "core")]
+// Nothing works without the router: if it fails for good, the run ends.
+#[daemon(DaemonType::EventRouter, runner = run_until_cancelled, category = "core",
+         critical = true, ready_timeout = "10s")]
 pub struct EventRouter;
 
 // As in the registry coord replaces, data_pipeline soft-depends on auto_sync,
@@ -223,11 +253,20 @@ pub struct DataPipeline;
 #[daemon(DaemonType::FeedbackLoop, runner = run_until_cancelled, depends_on = [DaemonType::EventRouter], category = "data")]
 pub struct FeedbackLoop;
 
+// Restarted after each failure; five failed runs shorter than a minute in a
+// row give up to a slow retry every 5 minutes. Its health check runs every
+// 10 s once it is ready.
 #[daemon(DaemonType::AutoSync,
          runner = flaky_sync,
          depends_on = [DaemonType::DataPipeline, DaemonType::FeedbackLoop],
          category = "sync",
-         restart = on_failure)]
+         restart = on_failure,
+         max_restarts = 5,
+         backoff = "1s..30s",
+         stable_after = "60s",
+         after_give_up = "retry_every(5m)",
+         health = check_sync,
+         health_interval = "10s")]
 pub struct AutoSync;
 
 #[daemon(DaemonType::Evaluation, runner = evaluate, depends_on = [DaemonType::EventRouter], category = "models")]
@@ -267,6 +306,12 @@ async fn collect_games(ctx: DaemonContext) -> Result<(), BoxError> {
 }
 
 static SYNC_RUNS: AtomicU32 = AtomicU32::new(0);
+
+/// `auto_sync`'s health check: the store it syncs into is up.
+async fn check_sync(ctx: DaemonContext) -> Result<(), BoxError> {
+    ctx.coordinator::<DataPipelineOrchestrator>()?;
+    Ok(())
+}
 
 /// Syncs, and loses its peer now and then: its restart policy brings it back.
 ///

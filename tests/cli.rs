@@ -161,14 +161,14 @@ fn status_exits_non_zero_for_a_killed_process_and_for_a_failed_daemon() {
         name: "auto_sync",
         state: coord::DaemonState::Failed,
         since: std::time::SystemTime::now(),
-        restarts_in_window: 5,
+        counted_restarts: 5,
         restarts_total: 5,
         last_error: Some("sync peer reset the connection".into()),
         next_restart_at: None,
         waiting_on: Vec::new(),
         stopped_because: None,
         aborted: false,
-        ready_overdue: false,
+        blocked: false,
         started_at: None,
         ready_at: None,
     };
@@ -431,4 +431,123 @@ fn status_watch_redraws_until_interrupted_and_events_lists_orphans() {
         exit.success(),
         "Ctrl-C ends --watch with the last status's code: {exit}"
     );
+}
+
+/// A config file of this test, in a directory of its own.
+fn config_file(test: &str, text: &str) -> std::path::PathBuf {
+    let dir = data_dir(&format!("{test}-config"));
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let path = dir.join("coord.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+#[test]
+fn a_critical_daemon_failing_for_good_ends_the_run_with_exit_1_and_status_says_why() {
+    let dir = data_dir("critical");
+    // auto_sync's first run fails after 4 s; with no restarts left, no
+    // retry tier (its attribute has one) and `critical = true`, that ends the run.
+    let config = config_file(
+        "critical",
+        "[daemons.auto_sync]\ncritical = true\nmax_restarts = 0\nafter_give_up = \"stop\"\n",
+    );
+    let output = Command::new(example())
+        .args(["run", "--duration", "60"])
+        .env("COORD_DATA_DIR", &dir)
+        .env("COORD_CONFIG", &config)
+        .env_remove("PIPELINE_DAEMONS")
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("summary (critical daemon auto_sync failed): finished with errors: [coord::E0309] critical daemon 'auto_sync' failed for good"),
+        "{text}"
+    );
+    assert!(text.contains("sync peer timed out (run 0)"), "{text}");
+    assert!(text.contains("daemons stopped in order: "), "{text}");
+    let status = cli(&dir, &["status"]);
+    assert_eq!(status.status.code(), Some(1));
+    assert!(
+        stdout(&status).contains("[coord::E0309] critical daemon 'auto_sync' failed for good"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+#[test]
+fn config_file_mistakes_stop_run_at_once_and_validate_reports_them() {
+    let dir = data_dir("config-mistakes");
+    let cases = [
+        (
+            "[daemons.auto_snyc]\nmax_restarts = 1\n",
+            "[coord::E0904] [daemons.auto_snyc] in ",
+            "did you mean 'auto_sync'?",
+        ),
+        (
+            "[daemons.auto_sync]\nmax_restart = 1\n",
+            "[coord::E0903] [daemons.auto_sync] in ",
+            "unknown key `max_restart` (did you mean `max_restarts`?)",
+        ),
+        (
+            "[daemons.auto_sync]\nbackoff = 5\n",
+            "[coord::E0905] [daemons.auto_sync] in ",
+            "`backoff` must be a string in quotes, not integer",
+        ),
+        (
+            "[daemons.data_pipeline]\nenabled = false\n",
+            "[coord::E0104] daemon 'data_pipeline' is disabled",
+            "but 'auto_sync' depends on it",
+        ),
+    ];
+    for (i, (text, code, detail)) in cases.into_iter().enumerate() {
+        let config = config_file(&format!("mistake-{i}"), text);
+        let run = Command::new(example())
+            .args(["--config", config.to_str().expect("utf-8"), "run"])
+            .env("COORD_DATA_DIR", &dir)
+            .env_remove("PIPELINE_DAEMONS")
+            .output()
+            .expect("runs");
+        assert_eq!(run.status.code(), Some(1), "{text}");
+        let error = stderr(&run);
+        assert!(
+            error.contains(code) && error.contains(detail),
+            "{text}: {error}"
+        );
+        let validate = Command::new(example())
+            .args(["validate", "--config", config.to_str().expect("utf-8")])
+            .env("COORD_DATA_DIR", &dir)
+            .env_remove("PIPELINE_DAEMONS")
+            .output()
+            .expect("runs");
+        assert_eq!(validate.status.code(), Some(1), "{text}");
+        let report = stdout(&validate);
+        assert!(report.contains("configuration invalid: "), "{report}");
+        assert!(
+            report.contains(code) && report.contains(detail),
+            "{text}: {report}"
+        );
+    }
+    // Nothing started, so nothing was recorded.
+    assert!(!dir.join("coord.db").exists());
+}
+
+#[test]
+fn a_coord_toml_in_the_working_directory_is_read_without_being_named() {
+    let config = config_file(
+        "default-file",
+        "[coordinators.data_pipeline_orchestrator]\ntrain_every = 2\n",
+    );
+    let cwd = config.parent().expect("its directory");
+    let output = Command::new(example())
+        .arg("validate")
+        .current_dir(cwd)
+        .env_remove("COORD_CONFIG")
+        .env_remove("PIPELINE_DAEMONS")
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("config file: coord.toml"), "{text}");
+    assert!(text.contains("configuration ok"), "{text}");
 }

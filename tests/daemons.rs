@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use coord::prelude::*;
 use coord::{
-    BoxFuture, Coordination, DaemonConfig, DaemonSpec, DaemonState, Location, MissingDependency,
-    RestartConfig,
+    BoxFuture, Coordination, DaemonConfig, DaemonOptions, DaemonSpec, DaemonState, DaemonStatus,
+    GiveUp, Location, MissingDependency, RestartConfig,
 };
 use tokio::time::Instant;
 
@@ -28,6 +28,8 @@ struct Script {
     ignore_cancel: bool,
     /// Health checks from this run on fail.
     unhealthy_from_run: Option<usize>,
+    /// Every run fails this long after it signalled ready.
+    crash_after: Option<Duration>,
 }
 
 static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Script>>> = LazyLock::new(Default::default);
@@ -130,6 +132,15 @@ fn scripted(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
             ctx.ready();
             log(name, "ready");
         }
+        if let Some(after) = script.crash_after {
+            tokio::select! {
+                () = tokio::time::sleep(after) => {
+                    log(name, "crash");
+                    return Err(format!("{name} crashed after {after:?}").into());
+                }
+                () = ctx.cancelled() => return Ok(()),
+            }
+        }
         if script.ignore_cancel {
             std::future::pending::<()>().await;
         }
@@ -151,7 +162,7 @@ fn daemon(
         depends_on: deps,
         soft_depends_on: soft,
         category: None,
-        restart: None,
+        options: coord::DaemonOptions::NONE,
         runner: scripted,
         location: Location {
             module_path: module_path!(),
@@ -338,7 +349,7 @@ async fn backoff_status_shows_the_next_restart_and_the_error() {
     let manager = coordination(vec![daemon("bs_flaky", &[], &[])]).start_daemon_manager();
     let status = manager.start("bs_flaky").await.expect("known");
     assert_eq!(status.state, DaemonState::Backoff);
-    assert_eq!(status.restarts_in_window, 1);
+    assert_eq!(status.counted_restarts, 1);
     assert_eq!(
         status.last_error.as_deref(),
         Some("bs_flaky failed on run 0")
@@ -389,11 +400,13 @@ async fn the_intensity_limit_fails_a_daemon_and_stops_then_restores_its_dependen
         .wait_for("il_user_of_user", |s| s.stopped_because.is_some())
         .await
         .expect("known");
-    // 1 + 5 restarts (1+2+4+8+16 s of backoff) within the 60 s window: the sixth failure gives up.
+    // 1 + 5 restarts, each run shorter than stable_after: the sixth failure gives up.
     assert_eq!(times("il_broken", "start").len(), 6);
     let error = broken.last_error.expect("why it is down");
     assert!(
-        error.starts_with("[coord::E0303] restarted 5 times within 60s, the limit"),
+        error.starts_with(
+            "[coord::E0303] failed 6 times in a row, each run shorter than 1m (stable_after), after 5 restarts, the limit (max_restarts)"
+        ),
         "{error}"
     );
     // Every transitive dependent names the root cause; its error tells the chain.
@@ -473,7 +486,7 @@ async fn a_running_dependent_is_stopped_because_of_a_failed_dependency() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_dependency_that_never_becomes_ready_fails_its_dependent_with_the_wait() {
+async fn a_daemon_that_never_signals_ready_is_cancelled_failed_and_restarted_by_its_policy() {
     script(
         "nr_mute",
         Script {
@@ -481,9 +494,10 @@ async fn a_dependency_that_never_becomes_ready_fails_its_dependent_with_the_wait
             ..Script::default()
         },
     );
-    let mute_config = DaemonConfig {
-        ready_timeout: Duration::from_secs(5),
-        ..exact_config()
+    let mute = DaemonOptions {
+        ready_timeout: Some(Duration::from_secs(5)),
+        max_restarts: Some(1),
+        ..DaemonOptions::NONE
     };
     let manager = Coordination::builder()
         .coordinators([])
@@ -492,24 +506,203 @@ async fn a_dependency_that_never_becomes_ready_fails_its_dependent_with_the_wait
             daemon("nr_user", &["nr_mute"], &[]),
         ])
         .default_daemon_config(exact_config())
-        .daemon_config("nr_mute", mute_config)
+        .daemon_options("nr_mute", mute)
         .build()
         .expect("valid")
         .start_daemon_manager();
     let started = Instant::now();
     manager.start("nr_user").await.expect("known");
+    // The first run is cancelled at its deadline and counts as failed:
+    // backoff, and the dependent waits, blocked on it.
+    let mute_status = manager.daemon_status("nr_mute").expect("known");
+    assert_eq!(mute_status.state, DaemonState::Backoff);
     assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(
+        mute_status.last_error.as_deref(),
+        Some(
+            "[coord::E0305] did not signal ready within 5s (ready_timeout); the run was cancelled"
+        )
+    );
+    assert_eq!(
+        times("nr_mute", "stop").len(),
+        1,
+        "cancelled, so it stopped"
+    );
     let user = manager.daemon_status("nr_user").expect("known");
-    assert_eq!(user.state, DaemonState::Failed);
-    assert_eq!(
-        user.last_error.as_deref(),
-        Some("[coord::E0305] dependency 'nr_mute' did not become ready within 5s")
+    assert_eq!((user.state, user.blocked), (DaemonState::Starting, true));
+    assert_eq!(user.waiting_on, ["nr_mute"]);
+    // The restart (after 1 s) misses its deadline too: with max_restarts = 1
+    // it is failed for good at 5 + 1 + 5 s, and its dependent stopped.
+    let mute_status = manager
+        .wait_for("nr_mute", |s| s.state == DaemonState::Failed)
+        .await
+        .expect("known");
+    assert_eq!(started.elapsed(), Duration::from_secs(11));
+    assert!(
+        mute_status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("[coord::E0303] failed 2 times in a row")),
+        "{mute_status:?}"
     );
-    assert_eq!(
-        manager.daemon_status("nr_mute").expect("known").state,
-        DaemonState::Running
-    );
+    let user = manager
+        .wait_for("nr_user", |s| s.stopped_because.is_some())
+        .await
+        .expect("known");
+    assert_eq!(user.stopped_because, Some("nr_mute"));
     assert!(!manager.readiness().ok);
+}
+
+/// Runs `name`, which crashes `after` each time it is ready, until it gives up.
+async fn crash_loop(name: &'static str, after: Duration) -> (DaemonStatus, Duration) {
+    script(
+        name,
+        Script {
+            crash_after: Some(after),
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon(name, &[], &[])]).start_daemon_manager();
+    let started = Instant::now();
+    manager.start(name).await.expect("known");
+    let status = manager
+        .wait_for(name, |s| s.state == DaemonState::Failed)
+        .await
+        .expect("known");
+    (status, started.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_loops_of_one_ten_and_fifty_seconds_are_failed_after_five_restarts() {
+    for (name, secs) in [("cl_1s", 1), ("cl_10s", 10), ("cl_50s", 50)] {
+        let (status, took) = crash_loop(name, Duration::from_secs(secs)).await;
+        assert_eq!(times(name, "start").len(), 6, "{name}: 1 run + 5 restarts");
+        assert_eq!(status.restarts_total, 5, "{name}");
+        // Six runs of `secs`, and backoff of 1 + 2 + 4 + 8 + 16 s between them.
+        assert_eq!(took, Duration::from_secs(6 * secs + 31), "{name}");
+        assert!(
+            status
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("[coord::E0303] failed 6 times in a row")),
+            "{name}: {status:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemon_that_crashes_after_running_past_stable_after_is_never_given_up() {
+    script(
+        "cl_90s",
+        Script {
+            crash_after: Some(Duration::from_secs(90)),
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("cl_90s", &[], &[])]).start_daemon_manager();
+    manager.start("cl_90s").await.expect("known");
+    let status = manager
+        .wait_for("cl_90s", |s| s.restarts_total == 20)
+        .await
+        .expect("known");
+    assert_ne!(status.state, DaemonState::Failed);
+    assert_eq!(status.counted_restarts, 0, "a stable run resets the count");
+    // A stable run also resets the backoff: every restart waits 1 s.
+    let starts = times("cl_90s", "start");
+    let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| *g == Duration::from_secs(91)),
+        "{gaps:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn out_of_restarts_a_retry_tier_tries_again_at_its_interval() {
+    script(
+        "rt_tier",
+        Script {
+            crash_after: Some(Duration::from_secs(2)),
+            ..Script::default()
+        },
+    );
+    let tier = DaemonOptions {
+        after_give_up: Some(GiveUp::RetryEvery(Duration::from_secs(1800))),
+        ..DaemonOptions::NONE
+    };
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("rt_tier", &[], &[])])
+        .default_daemon_config(exact_config())
+        .daemon_options("rt_tier", tier)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    manager.start("rt_tier").await.expect("known");
+    let retrying = manager
+        .wait_for("rt_tier", |s| s.state == DaemonState::Retrying)
+        .await
+        .expect("known");
+    let due_in = retrying
+        .next_restart_at
+        .expect("the next attempt's time")
+        .duration_since(retrying.since)
+        .expect("after entering the tier");
+    // Wall-clock times, taken a moment apart.
+    assert!(
+        (Duration::from_secs(1799)..=Duration::from_secs(1800)).contains(&due_in),
+        "{due_in:?}"
+    );
+    // Failures in the tier are retried 30 minutes later each: by the time
+    // the 8th restart is scheduled, 8 runs have started.
+    manager
+        .wait_for("rt_tier", |s| s.restarts_total == 8)
+        .await
+        .expect("known");
+    let starts = times("rt_tier", "start");
+    let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+    // Run (2 s) + backoff 1, 2, 4, 8, 16 s; then run + 1800 s.
+    assert_eq!(gaps, [3, 4, 6, 10, 18, 1802, 1802], "{gaps:?}");
+    assert_ne!(
+        manager.daemon_status("rt_tier").expect("known").state,
+        DaemonState::Failed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_critical_daemon_failing_for_good_ends_the_run() {
+    script(
+        "cr_core",
+        Script {
+            fail_runs: usize::MAX,
+            ..Script::default()
+        },
+    );
+    let critical = DaemonOptions {
+        critical: Some(true),
+        restart: Some(RestartPolicy::Never),
+        ..DaemonOptions::NONE
+    };
+    let coordination = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("cr_core", &[], &[]), daemon("cr_other", &[], &[])])
+        .default_daemon_config(exact_config())
+        .daemon_options("cr_core", critical)
+        .build()
+        .expect("valid");
+    // It would run for an hour; the critical failure ends it at once.
+    let report = coordination
+        .run_until(tokio::time::sleep(Duration::from_secs(3600)))
+        .await;
+    let failure = report
+        .critical_failure
+        .expect("ended by the critical daemon");
+    assert_eq!(failure.daemon, "cr_core");
+    assert_eq!(failure.error, "cr_core failed on run 0");
+    assert_eq!(
+        report.ended_by,
+        "[coord::E0309] critical daemon 'cr_core' failed for good: cr_core failed on run 0"
+    );
+    assert!(report.daemons_stopped.stopped.contains(&"cr_other"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -755,7 +948,44 @@ static REGISTERED_RUNS: AtomicUsize = AtomicUsize::new(0);
 pub enum DaemonType {
     RegRouter,
     RegSync,
+    RegChecked,
 }
+
+/// The groups daemons belong to: a typo in `category = ...` is a compile error.
+#[derive(Debug)]
+pub enum Group {
+    SyncJobs,
+}
+
+static HEALTH_CHECKS: AtomicUsize = AtomicUsize::new(0);
+
+async fn check_registered(ctx: DaemonContext) -> Result<(), BoxError> {
+    HEALTH_CHECKS.fetch_add(1, Ordering::SeqCst);
+    Err(format!("{} lost its peer", ctx.name()).into())
+}
+
+async fn run_checked(ctx: DaemonContext) -> Result<(), BoxError> {
+    ctx.ready();
+    ctx.cancelled().await;
+    Ok(())
+}
+
+#[daemon(
+    DaemonType::RegChecked,
+    runner = run_checked,
+    category = Group::SyncJobs,
+    ready_timeout = "45s",
+    shutdown_timeout = "3s",
+    max_restarts = 3,
+    backoff = "500ms..1m",
+    stable_after = "5m",
+    health = check_registered,
+    health_interval = "2s",
+    health_threshold = 2,
+    after_give_up = "retry_every(30m)",
+    critical = true
+)]
+pub struct RegChecked;
 
 async fn run_registered(ctx: DaemonContext) -> Result<(), BoxError> {
     REGISTERED_RUNS.fetch_add(1, Ordering::SeqCst);
@@ -789,6 +1019,59 @@ async fn registered_daemons_are_managed_by_their_type() {
         (sync.state, sync.stopped_because),
         (DaemonState::Stopped, Some("reg_router"))
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemons_attribute_sets_its_settings_and_health_check() {
+    let spec = coord::registry()
+        .daemon_of(DaemonType::RegChecked)
+        .expect("registered");
+    assert_eq!(spec.category, Some("sync_jobs"));
+    let options = spec.options;
+    assert_eq!(options.ready_timeout, Some(Duration::from_secs(45)));
+    assert_eq!(options.shutdown_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(options.max_restarts, Some(3));
+    assert_eq!(
+        options.backoff,
+        Some(coord::Backoff {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(60)
+        })
+    );
+    assert_eq!(options.stable_after, Some(Duration::from_secs(300)));
+    assert_eq!(options.health_interval, Some(Duration::from_secs(2)));
+    assert_eq!(options.health_threshold, Some(2));
+    assert_eq!(options.critical, Some(true));
+    assert_eq!(
+        options.after_give_up,
+        Some(GiveUp::RetryEvery(Duration::from_secs(1800)))
+    );
+    assert!(options.health.is_some());
+
+    // The check runs every 2 s; the second failure in a row restarts it,
+    // after the attribute's first backoff of 500 ms.
+    let manager = Coordination::builder()
+        .coordinators([])
+        .enable_daemons([DaemonType::RegChecked])
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    let started = Instant::now();
+    manager.start(DaemonType::RegChecked).await.expect("known");
+    let status = manager
+        .wait_for(DaemonType::RegChecked, |s| s.restarts_total == 1)
+        .await
+        .expect("known");
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+    assert_eq!(HEALTH_CHECKS.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("[coord::E0306] health check failed 2 times in a row: reg_checked lost its peer")
+    );
+    let next = status.next_restart_at.expect("in backoff");
+    let wait = next.duration_since(status.since).expect("after since");
+    assert!(wait <= Duration::from_millis(550), "{wait:?}");
+    manager.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]

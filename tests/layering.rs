@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["bootstrap", "daemons", "events"],
     &["coordination"],
+    &["config"],
     &["logging"],
     &["store"],
     &["cli"],

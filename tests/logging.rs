@@ -19,7 +19,10 @@ static LOGGED_DAEMON: DaemonSpec = DaemonSpec {
     depends_on: &[],
     soft_depends_on: &[],
     category: None,
-    restart: Some(RestartPolicy::Never),
+    options: coord::DaemonOptions {
+        restart: Some(RestartPolicy::Never),
+        ..coord::DaemonOptions::NONE
+    },
     runner,
     location: Location {
         module_path: module_path!(),

@@ -63,7 +63,7 @@ fn specs_carry_what_the_attributes_say() {
     assert_eq!(sync.variant, "AutoSync");
     assert_eq!(sync.depends_on, ["data_pipeline"]);
     assert_eq!(sync.soft_depends_on, ["event_router"]);
-    assert_eq!(sync.restart, None);
+    assert_eq!(sync.options, coord::DaemonOptions::NONE);
     assert!(
         sync.location.file.ends_with("registry.rs"),
         "{}",
@@ -77,7 +77,7 @@ fn specs_carry_what_the_attributes_say() {
     let pipeline = registry
         .daemon_of(DaemonType::DataPipeline)
         .expect("registered");
-    assert_eq!(pipeline.restart, Some(RestartPolicy::Never));
+    assert_eq!(pipeline.options.restart, Some(RestartPolicy::Never));
 
     let orchestrator = registry
         .coordinator_of::<DataPipelineOrchestrator>()

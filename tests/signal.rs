@@ -24,7 +24,7 @@ static SIGNAL_DAEMON: DaemonSpec = DaemonSpec {
     depends_on: &[],
     soft_depends_on: &[],
     category: None,
-    restart: None,
+    options: coord::DaemonOptions::NONE,
     runner,
     location: Location {
         module_path: module_path!(),

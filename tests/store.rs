@@ -91,7 +91,7 @@ fn runs_and_daemon_states_round_trip() {
         name: "auto_sync",
         state: coord::DaemonState::Ready,
         since: std::time::SystemTime::now(),
-        restarts_in_window: 0,
+        counted_restarts: 0,
         restarts_total: 2,
         last_error: Some("peer reset".into()),
         next_restart_at: None,
@@ -100,7 +100,7 @@ fn runs_and_daemon_states_round_trip() {
         aborted: false,
         started_at: None,
         ready_at: None,
-        ready_overdue: false,
+        blocked: false,
     };
     store.record_daemon(run, &status).expect("record");
     status.state = coord::DaemonState::Failed;

@@ -49,15 +49,16 @@ impl UnknownName {
 }
 
 /// The candidate within a typo's distance of `given`, if any.
-fn closest<'a>(given: &str, candidates: &'a [String]) -> Option<&'a str> {
+pub(crate) fn closest<'a, S: AsRef<str>>(given: &str, candidates: &'a [S]) -> Option<&'a str> {
     let given = given.to_ascii_lowercase().replace('-', "_");
     candidates
         .iter()
+        .map(AsRef::as_ref)
         .map(|c| (edit_distance(&given, &c.to_ascii_lowercase()), c))
         // A third of the name, at least 2 edits: catches typos, not unrelated names.
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.as_str())
+        .map(|(_, c)| c)
 }
 
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {

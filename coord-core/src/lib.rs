@@ -13,10 +13,12 @@
 //!   dependency order.
 //! - `bootstrap`, `daemons`, `events`: one concept each; none imports another.
 //! - `coordination`: the `Coordination` handle, the one place composing them.
+//! - `config`: the config file, applied to the handle's builder.
 //! - `logging`, `store`, `cli`: operating a service.
 
 mod bootstrap;
 pub mod cli;
+mod config;
 mod coordination;
 mod daemons;
 mod error;
@@ -33,12 +35,16 @@ pub use bootstrap::{
     DEFAULT_SHUTDOWN_TIMEOUT, InitError, NotInitialized, SharedError, ShutdownError,
     ShutdownReport,
 };
+pub use config::{
+    ConfigError, CoordinatorSection, DEFAULT_CONFIG_FILE, DaemonSection, ServiceConfig,
+};
 pub use coordination::{
     Coordination, CoordinationBuilder, RunReport, SubscriptionStatus, shutdown_signal,
 };
 pub use daemons::{
-    DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef, DaemonShutdownReport,
-    DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
+    CriticalFailure, DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef,
+    DaemonShutdownReport, DaemonState, DaemonStatus, DaemonTransition, HealthSummary,
+    MissingDependency, StartReport,
 };
 pub use error::{BoxError, UnknownName};
 pub use events::{
@@ -47,9 +53,10 @@ pub use events::{
     subscription_specs,
 };
 pub use interface::{
-    AnyCoordinator, BoxFuture, Coordinator, DaemonConfig, DaemonContext, DaemonKind, DaemonRunner,
-    DependencyOf, HealthProbe, InitContext, Instances, ReadyWatch, RegisteredCoordinator,
-    RestartConfig, RestartPolicy, RunnerFn,
+    AnyCoordinator, Backoff, BoxFuture, ConfigError as CoordinatorConfigError, Coordinator,
+    CoordinatorConfig, DaemonConfig, DaemonContext, DaemonKind, DaemonOptions, DaemonRunner,
+    DependencyOf, GiveUp, HealthCheck, HealthProbe, InitContext, Instances, ReadyWatch,
+    RegisteredCoordinator, RestartConfig, RestartPolicy, RunnerFn, SettingError,
 };
 pub use location::Location;
 pub use logging::{LoggingError, init_logging, log_filter_from_env};
@@ -69,7 +76,7 @@ pub use store::{
 /// where a runner or a handler with the wrong shape is reported.
 pub mod contract {
     pub use crate::events::subscribe_method;
-    pub use crate::interface::{RunnerOutput, runner_future};
+    pub use crate::interface::{HealthOutput, RunnerOutput, health_future, runner_future};
 }
 
 /// Items the macros expand to; not a stable API.
@@ -77,12 +84,13 @@ pub mod contract {
 pub mod __private {
     pub use crate::events::{BindingInfo, BindingRequest};
     pub use crate::interface::{
-        CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
-        DaemonSlot, HARD, SOFT, node_id, repeat_position,
+        Category, CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
+        DaemonSlot, HARD, SOFT, category_name, node_id, repeat_position,
     };
     pub use crate::registry::check::{
-        Finding, Message, check_coordinator, check_daemon_entry, explain_coordinator,
-        explain_daemon_entry, fail,
+        Finding, Message, check_coordinator, check_daemon_entry, check_setting,
+        explain_coordinator, explain_daemon_entry, fail, setting_backoff, setting_duration,
+        setting_give_up,
     };
     pub use inventory;
 }

@@ -109,7 +109,7 @@ impl<'a> Keys<'a> {
 }
 
 /// Removes invisible groups (from `macro_rules!` fragments) around `tokens`.
-fn unwrap_invisible(tokens: TokenStream) -> TokenStream {
+pub fn unwrap_invisible(tokens: TokenStream) -> TokenStream {
     let mut tokens = tokens;
     loop {
         let mut iter = tokens.clone().into_iter();
@@ -237,6 +237,50 @@ pub fn string(cx: &Ctxt, key: &Ident, value: &TokenStream, example: &str) -> Opt
                 format!(
                     "[coord::E0014] `{key}` expects a string literal, e.g. `{key} = \"{example}\"`"
                 ),
+            );
+            None
+        }
+    }
+}
+
+/// The value as a count, e.g. `max_restarts = 5`; zero refused unless `zero_ok`.
+pub fn count(
+    cx: &Ctxt,
+    key: &Ident,
+    value: &TokenStream,
+    example: u32,
+    zero_ok: bool,
+) -> Option<u32> {
+    let parsed = syn::parse2::<syn::LitInt>(unwrap_invisible(value.clone()))
+        .ok()
+        .and_then(|lit| lit.base10_parse::<u32>().ok());
+    match parsed {
+        Some(0) if !zero_ok => {
+            cx.error_spanned_by(
+                spanned(key, value),
+                format!("[coord::E0020] `{key} = 0` makes no sense: give at least 1, e.g. `{key} = {example}`"),
+            );
+            None
+        }
+        Some(n) => Some(n),
+        None => {
+            cx.error_spanned_by(
+                spanned(key, value),
+                format!("[coord::E0020] `{key}` expects a whole number, e.g. `{key} = {example}`"),
+            );
+            None
+        }
+    }
+}
+
+/// The value as `true` or `false`.
+pub fn boolean(cx: &Ctxt, key: &Ident, value: &TokenStream) -> Option<bool> {
+    match syn::parse2::<syn::LitBool>(unwrap_invisible(value.clone())) {
+        Ok(lit) => Some(lit.value),
+        Err(_) => {
+            cx.error_spanned_by(
+                spanned(key, value),
+                format!("[coord::E0014] `{key}` expects `true` or `false`, e.g. `{key} = true`"),
             );
             None
         }

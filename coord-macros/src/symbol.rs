@@ -8,6 +8,16 @@ pub const CATEGORY: &str = "category";
 pub const RESTART: &str = "restart";
 pub const CRATE: &str = "crate";
 pub const NAME: &str = "name";
+pub const READY_TIMEOUT: &str = "ready_timeout";
+pub const SHUTDOWN_TIMEOUT: &str = "shutdown_timeout";
+pub const MAX_RESTARTS: &str = "max_restarts";
+pub const BACKOFF: &str = "backoff";
+pub const STABLE_AFTER: &str = "stable_after";
+pub const HEALTH: &str = "health";
+pub const HEALTH_INTERVAL: &str = "health_interval";
+pub const HEALTH_THRESHOLD: &str = "health_threshold";
+pub const CRITICAL: &str = "critical";
+pub const AFTER_GIVE_UP: &str = "after_give_up";
 
 /// Keys of `#[daemon(...)]`.
 pub const DAEMON_KEYS: &[&str] = &[
@@ -16,6 +26,16 @@ pub const DAEMON_KEYS: &[&str] = &[
     SOFT_DEPENDS_ON,
     CATEGORY,
     RESTART,
+    READY_TIMEOUT,
+    SHUTDOWN_TIMEOUT,
+    MAX_RESTARTS,
+    BACKOFF,
+    STABLE_AFTER,
+    HEALTH,
+    HEALTH_INTERVAL,
+    HEALTH_THRESHOLD,
+    CRITICAL,
+    AFTER_GIVE_UP,
     CRATE,
 ];
 /// Keys of `#[coordinator(...)]`.

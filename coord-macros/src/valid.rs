@@ -7,10 +7,11 @@
 
 use proc_macro2::Span;
 
-use crate::ast::{DaemonAttr, DaemonTypeEnum, describe};
+use crate::ast::{CategoryValue, DaemonAttr, DaemonTypeEnum, describe};
 use crate::attr::last_ident;
 use crate::case::snake_case;
 use crate::ctxt::Ctxt;
+use crate::symbol;
 
 pub fn daemon(cx: &Ctxt, attr: &DaemonAttr) {
     let variant = last_ident(&attr.variant);
@@ -67,7 +68,20 @@ pub fn daemon(cx: &Ctxt, attr: &DaemonAttr) {
             }
         }
     }
-    if let Some(category) = &attr.category
+    if attr.health.is_none() {
+        for name in [symbol::HEALTH_INTERVAL, symbol::HEALTH_THRESHOLD] {
+            if let Some(key) = attr.key(name) {
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "[coord::E0014] `{name}` tunes the health check named by `health = ...`, and this daemon has none; \
+                         add `health = path::to::check` (an `async fn(DaemonContext) -> Result<(), E>`) or remove `{name}`"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(CategoryValue::Text(category)) = &attr.category
         && category.value().trim().is_empty()
     {
         cx.error_spanned_by(

@@ -14,7 +14,7 @@ mod scheduler;
 mod status;
 
 pub(crate) use bootstrapper::{Bootstrapper, Lifecycle};
-pub(crate) use plan::{CoordinatorPlan, Timeouts};
+pub(crate) use plan::{CoordinatorPlan, CoordinatorSettings};
 pub use status::{
     BootstrapReport, BootstrapStatus, CoordinatorState, CoordinatorStatus, DEFAULT_INIT_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT, InitError, NotInitialized, SharedError, ShutdownError,

@@ -2,21 +2,46 @@
 //! depend on), their initialisation order and timeouts, fixed at build time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::status::{DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+use crate::interface::CoordinatorConfig;
 use crate::registry::{
     BuildError, CoordinatorSpec, OrderNode, RegistryProblem, find_coordinator, levels, registry,
 };
 
-/// The initialisation and shutdown timeouts a plan is built with.
+/// The coordinator half of `CoordinationBuilder`'s settings.
 #[derive(Debug, Clone)]
-pub(crate) struct Timeouts {
+pub(crate) struct CoordinatorSettings {
+    /// The coordinators to plan; every registered one when `None`.
+    pub(crate) specs: Option<Vec<&'static CoordinatorSpec>>,
+    /// Only these, and what they depend on.
+    pub(crate) enabled: Option<Vec<String>>,
+    /// Turned off (`enabled = false` in the config file).
+    pub(crate) disabled: Vec<String>,
     /// What every initializer may take.
-    pub(crate) init: Duration,
+    pub(crate) init_timeout: Duration,
     /// Per-coordinator exceptions, by name.
-    pub(crate) per_coordinator: Vec<(String, Duration)>,
+    pub(crate) init_timeouts: Vec<(String, Duration)>,
     /// What each shutdown hook may take.
-    pub(crate) shutdown: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    /// Configuration tables, by coordinator name.
+    pub(crate) configs: Vec<(String, CoordinatorConfig)>,
+}
+
+impl Default for CoordinatorSettings {
+    fn default() -> Self {
+        Self {
+            specs: None,
+            enabled: None,
+            disabled: Vec::new(),
+            init_timeout: DEFAULT_INIT_TIMEOUT,
+            init_timeouts: Vec::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            configs: Vec::new(),
+        }
+    }
 }
 
 /// The enabled coordinators and their order, fixed when the handle is built.
@@ -30,16 +55,23 @@ pub(crate) struct CoordinatorPlan {
     pub(super) order: Vec<usize>,
     pub(super) timeouts: Vec<Duration>,
     pub(super) shutdown_timeout: Duration,
+    /// Each coordinator's configuration, by position.
+    pub(super) configs: Vec<Option<Arc<CoordinatorConfig>>>,
 }
 
 impl CoordinatorPlan {
-    /// Plans `specs` (every registered coordinator when `None`), narrowed to
-    /// `enabled` and what they depend on.
-    pub(crate) fn build(
-        specs: Option<Vec<&'static CoordinatorSpec>>,
-        enabled: Option<Vec<String>>,
-        limits: Timeouts,
-    ) -> Result<Self, BuildError> {
+    /// Plans the coordinators, narrowed to the enabled ones and what they
+    /// depend on, less the disabled ones.
+    pub(crate) fn build(settings: CoordinatorSettings) -> Result<Self, BuildError> {
+        let CoordinatorSettings {
+            specs,
+            enabled,
+            disabled,
+            init_timeout,
+            init_timeouts,
+            shutdown_timeout,
+            configs: given_configs,
+        } = settings;
         let all: Vec<&'static CoordinatorSpec> = match specs {
             Some(specs) => specs,
             None => registry().coordinators().to_vec(),
@@ -64,6 +96,25 @@ impl CoordinatorPlan {
                         stack.push(d);
                     }
                 }
+            }
+        }
+        for name in &disabled {
+            selected[index[find_coordinator(&all, name)?.name]] = false;
+        }
+        for name in &disabled {
+            let off = find_coordinator(&all, name)?.name;
+            let needed_by: Vec<&'static str> = all
+                .iter()
+                .zip(&selected)
+                .filter(|(spec, on)| **on && spec.depends_on.contains(&off))
+                .map(|(spec, _)| spec.name)
+                .collect();
+            if !needed_by.is_empty() {
+                return Err(BuildError::DisabledDependency {
+                    item: "coordinator",
+                    name: off.to_owned(),
+                    needed_by,
+                });
             }
         }
         let specs: Vec<&'static CoordinatorSpec> = all
@@ -110,10 +161,20 @@ impl CoordinatorPlan {
                 dependents[d].push(i);
             }
         }
-        let mut timeouts = vec![limits.init; specs.len()];
-        for (name, timeout) in &limits.per_coordinator {
+        let mut timeouts = vec![init_timeout; specs.len()];
+        for (name, timeout) in &init_timeouts {
             let spec = find_coordinator(&specs, name)?;
             timeouts[position[spec.name]] = *timeout;
+        }
+        let mut configs = vec![None; specs.len()];
+        for (name, config) in given_configs {
+            // A configured coordinator that is not enabled simply goes unused.
+            match find_coordinator(&specs, &name) {
+                Ok(spec) => configs[position[spec.name]] = Some(Arc::new(config)),
+                Err(error) => {
+                    find_coordinator(&all, &name).map_err(|_| error)?;
+                }
+            }
         }
         Ok(Self {
             specs,
@@ -122,7 +183,8 @@ impl CoordinatorPlan {
             dependents,
             order,
             timeouts,
-            shutdown_timeout: limits.shutdown,
+            shutdown_timeout,
+            configs,
         })
     }
 }

@@ -24,6 +24,7 @@ macro_rules! say {
 }
 
 mod dlq;
+mod error;
 mod inspect;
 mod live_view;
 mod recorder;
@@ -38,12 +39,12 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+pub use error::CliError;
+
+use crate::config::ServiceConfig;
 use crate::coordination::{Coordination, CoordinationBuilder};
-use crate::daemons::DaemonError;
-use crate::error::UnknownName;
 use crate::logging::LoggingError;
-use crate::registry::BuildError;
-use crate::store::{DEFAULT_DATA_DIR, StoreError};
+use crate::store::DEFAULT_DATA_DIR;
 
 type Configure = dyn Fn(CoordinationBuilder) -> CoordinationBuilder + Send + Sync;
 type OnStart = dyn Fn(&Coordination) + Send + Sync;
@@ -88,112 +89,16 @@ impl App {
         self
     }
 
-    fn build(&self) -> Result<Coordination, BuildError> {
-        (self.configure)(Coordination::builder()).build()
+    /// The coordination the application configures, with the config file's
+    /// settings over it (its names checked first).
+    fn build(&self, config: Option<&ServiceConfig>) -> Result<Coordination, CliError> {
+        let mut builder = (self.configure)(Coordination::builder());
+        if let Some(config) = config {
+            config.check_names(crate::registry::registry())?;
+            builder = config.apply(builder);
+        }
+        Ok(builder.build()?)
     }
-}
-
-/// Why a command could not do its work.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// The state store could not be opened, read or written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A name on the command line matches nothing.
-    #[error(transparent)]
-    UnknownName(#[from] UnknownName),
-    /// The coordination could not be built from the application's configuration.
-    #[error("[coord::E0801] the service's configuration is invalid: {0}")]
-    Build(#[from] BuildError),
-    /// Logging could not be set up from the environment.
-    #[error(transparent)]
-    Logging(#[from] LoggingError),
-    /// A daemon operation was refused.
-    #[error(transparent)]
-    Daemon(#[from] DaemonError),
-    /// Nothing has run with this data directory.
-    #[error(
-        "[coord::E0802] no state store at {}: nothing has run with this data directory; start the service \
-         with `{app} run`, or point --data-dir (or COORD_DATA_DIR) at the one it uses",
-        .path.display()
-    )]
-    NoStore {
-        /// The database file looked for.
-        path: PathBuf,
-        /// The application's name.
-        app: String,
-    },
-    /// The store has no run to show.
-    #[error("[coord::E0803] no run recorded in {}; start one with `{app} run`", .path.display())]
-    NoRun {
-        /// The database file.
-        path: PathBuf,
-        /// The application's name.
-        app: String,
-    },
-    /// A request that only the running process can carry out, with no process running.
-    #[error(
-        "[coord::E0804] run {run} is not running ({state}); only its process can {what}: start the service \
-         with `{app} run` and try again"
-    )]
-    NotRunning {
-        /// The latest run.
-        run: i64,
-        /// How it ended.
-        state: String,
-        /// What was asked.
-        what: &'static str,
-        /// The application's name.
-        app: String,
-    },
-    /// The running process did not carry out a request in time.
-    #[error(
-        "[coord::E0805] process {pid} did not answer the {action} request within {waited:?}; it answers while \
-         it records its state (twice a second), so it may be stuck or shutting down: see `{app} status`"
-    )]
-    NoAnswer {
-        /// The running process.
-        pid: u32,
-        /// What was asked.
-        action: String,
-        /// How long the CLI waited.
-        waited: Duration,
-        /// The application's name.
-        app: String,
-    },
-    /// `dlq replay` named a dead letter in a run whose queue is empty.
-    #[error(
-        "[coord::E0806] there is no dead letter {id}: the dead-letter queue of run {run} is empty \
-         (as the service last recorded it, twice a second)"
-    )]
-    NoDeadLetters {
-        /// The latest run.
-        run: i64,
-        /// The id asked for.
-        id: u64,
-    },
-    /// This user cannot ask the running service to do something.
-    #[error(
-        "[coord::E0809] only the user that runs the service can ask it to {what} ({reason}); \
-         run this command as that user"
-    )]
-    NotAllowed {
-        /// What was asked.
-        what: &'static str,
-        /// Why the secret could not be read.
-        reason: String,
-    },
-    /// The running process refused a request.
-    #[error("[coord::E0807] the running service refused: {0}")]
-    Refused(String),
-    /// Signal handlers could not be installed, or stdout could not be written.
-    #[error("[coord::E0808] {what}: {source}")]
-    Io {
-        /// What failed.
-        what: &'static str,
-        /// What the OS said.
-        source: std::io::Error,
-    },
 }
 
 #[derive(Parser, Debug)]
@@ -205,6 +110,9 @@ struct Cli {
     /// The state store's directory.
     #[arg(long, global = true, env = "COORD_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
+    /// The config file (default: coord.toml in the working directory, when there is one).
+    #[arg(long, global = true, env = "COORD_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
     /// Without a command: `run` with these options.
     #[command(flatten)]
     run: RunArgs,
@@ -419,6 +327,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
 /// Runs one command; `Ok(false)` means it ran and found a problem to report.
 async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
     let data_dir = cli.data_dir;
+    let config_path = cli.config;
     let command = cli.command.unwrap_or(Command::Run(cli.run));
     // A service logs its progress; the other commands print what they were
     // asked for, and log only warnings unless COORD_LOG says otherwise.
@@ -435,10 +344,18 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
     // what was found before the error is still shown.
     let mut out = String::new();
     let result = match command {
-        Command::Run(args) => serve::run(app, &data_dir, args).await,
+        Command::Run(args) => match ServiceConfig::discover(config_path.as_deref()) {
+            Ok(config) => serve::run(app, config.as_ref(), &data_dir, args).await,
+            Err(error) => Err(error.into()),
+        },
         Command::Status { json, watch } => status::status(app, &data_dir, json, watch).await,
         Command::Order => registry_view::order(&mut out),
-        Command::Validate { strict } => Ok(registry_view::validate(app, strict, &mut out)),
+        Command::Validate { strict } => Ok(registry_view::validate(
+            app,
+            config_path.as_deref(),
+            strict,
+            &mut out,
+        )),
         Command::Graph { format } => {
             out = registry_view::graph(format);
             Ok(true)

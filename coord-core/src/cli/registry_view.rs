@@ -1,7 +1,10 @@
 //! Commands that read the registry linked into this binary: `order`,
 //! `validate`, `graph`. They need no state store and no running service.
 
+use std::path::Path;
+
 use super::{App, CliError, GraphFormat};
+use crate::config::ServiceConfig;
 use crate::events::subscription_specs;
 use crate::registry::StartupOrder;
 use crate::registry::{registry, validate_registry};
@@ -43,7 +46,7 @@ fn print_levels(order: &StartupOrder, out: &mut String) {
 
 /// Checks the registry and builds the service's coordination; prints what it
 /// found. Warnings fail it only when `strict`.
-pub(super) fn validate(app: &App, strict: bool, out: &mut String) -> bool {
+pub(super) fn validate(app: &App, config: Option<&Path>, strict: bool, out: &mut String) -> bool {
     let mut ok = true;
     let warnings = registry().warnings();
     for warning in &warnings {
@@ -75,8 +78,16 @@ pub(super) fn validate(app: &App, strict: bool, out: &mut String) -> bool {
         }
     }
     // Profiles, enabled names and timeouts come from the application's
-    // configuration (code or environment), so they are only known now.
-    match app.build() {
+    // configuration (code, environment, config file), so they are only known now.
+    let built = ServiceConfig::discover(config)
+        .map_err(CliError::from)
+        .and_then(|config| {
+            if let Some(config) = &config {
+                say!(out, "config file: {}", config.path.display());
+            }
+            app.build(config.as_ref())
+        });
+    match built {
         Ok(_) => say!(out, "configuration ok"),
         Err(error) => {
             say!(out, "configuration invalid: {error}");

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::recorder::{Job, Recorder, serve_requests};
 use super::{App, CliError, RunArgs};
+use crate::config::ServiceConfig;
 use crate::coordination::shutdown_signal;
 use crate::daemons::DaemonState;
 use crate::store::{self, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError};
@@ -27,13 +28,21 @@ use crate::util::now_ms;
 pub(super) const REPLAY: &str = "dlq-replay";
 pub(super) const PURGE: &str = "dlq-purge";
 
-pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<bool, CliError> {
+pub(super) async fn run(
+    app: &App,
+    config: Option<&ServiceConfig>,
+    data_dir: &Path,
+    args: RunArgs,
+) -> Result<bool, CliError> {
     // Listening starts now, so a signal sent while starting up is not lost.
     let signal = shutdown_signal().map_err(|source| CliError::Io {
         what: "cannot listen for SIGINT/SIGTERM/SIGHUP",
         source,
     })?;
-    let coordination = app.build()?;
+    let coordination = app.build(config)?;
+    if let Some(config) = config {
+        tracing::info!(path = %config.path.display(), "config file read");
+    }
     let manager = coordination.start_daemon_manager();
     // Subscribed before anything starts, so the store sees every transition.
     let transitions = manager.subscribe_transitions();
@@ -125,12 +134,16 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         Some(profile) => manager.start_profile(profile).await?,
         None => manager.start_all().await,
     };
-    let ended_by = match duration {
-        Some(d) => tokio::select! {
-            name = signal => name.to_owned(),
-            _ = tokio::time::sleep(d) => "duration elapsed".to_owned(),
-        },
-        None => signal.await.to_owned(),
+    let elapsed = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (ended_by, critical) = tokio::select! {
+        name = signal => (name.to_owned(), None),
+        () = elapsed => ("duration elapsed".to_owned(), None),
+        failure = manager.critical_failure() => (format!("critical daemon {} failed", failure.daemon), Some(failure)),
     };
     tracing::info!(ended_by = %ended_by, "shutting down");
     let daemons_stopped = manager.shutdown().await;
@@ -158,11 +171,18 @@ pub(super) async fn run(app: &App, data_dir: &Path, args: RunArgs) -> Result<boo
         .filter(|s| s.state == DaemonState::Failed)
         .map(|s| s.name)
         .collect();
-    let clean = bootstrap.is_ok() && failed.is_empty() && coordinators_stopped.errors.is_empty();
+    let clean = bootstrap.is_ok()
+        && failed.is_empty()
+        && coordinators_stopped.errors.is_empty()
+        && critical.is_none();
     let outcome = if clean {
         "clean".to_owned()
     } else {
         let mut problems = Vec::new();
+        if let Some(failure) = &critical {
+            // First: it is why the run ended.
+            problems.push(failure.to_string());
+        }
         if !bootstrap.is_ok() {
             problems.push(format!(
                 "{} coordinator(s) failed",

@@ -5,38 +5,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::{Coordination, Inner};
-use crate::bootstrap::{
-    Bootstrapper, CoordinatorPlan, DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Timeouts,
-};
+use crate::bootstrap::{Bootstrapper, CoordinatorPlan, CoordinatorSettings};
 use crate::daemons::{DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings, MissingDependency};
 use crate::events::{BusConfig, EventBus};
-use crate::interface::{DaemonConfig, RestartPolicy};
+use crate::interface::{CoordinatorConfig, DaemonConfig, DaemonOptions, RestartPolicy};
 use crate::registry::{BuildError, CoordinatorSpec, DaemonSpec};
 
 /// Builds a [`Coordination`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CoordinationBuilder {
-    specs: Option<Vec<&'static CoordinatorSpec>>,
-    enabled: Option<Vec<String>>,
-    init_timeout: Duration,
-    init_timeouts: Vec<(String, Duration)>,
-    shutdown_timeout: Duration,
+    coordinators: CoordinatorSettings,
     daemons: DaemonSettings,
     bus: BusConfig,
-}
-
-impl Default for CoordinationBuilder {
-    fn default() -> Self {
-        Self {
-            specs: None,
-            enabled: None,
-            init_timeout: DEFAULT_INIT_TIMEOUT,
-            init_timeouts: Vec::new(),
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            daemons: DaemonSettings::default(),
-            bus: BusConfig::default(),
-        }
-    }
 }
 
 impl CoordinationBuilder {
@@ -45,7 +25,7 @@ impl CoordinationBuilder {
         mut self,
         specs: impl IntoIterator<Item = &'static CoordinatorSpec>,
     ) -> Self {
-        self.specs = Some(specs.into_iter().collect());
+        self.coordinators.specs = Some(specs.into_iter().collect());
         self
     }
 
@@ -55,25 +35,25 @@ impl CoordinationBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.enabled = Some(names.into_iter().map(Into::into).collect());
+        self.coordinators.enabled = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
     /// The time every initializer may take (default 30 s).
     pub fn init_timeout(mut self, timeout: Duration) -> Self {
-        self.init_timeout = timeout;
+        self.coordinators.init_timeout = timeout;
         self
     }
 
     /// The time coordinator `name`'s initializer may take.
     pub fn coordinator_timeout(mut self, name: impl Into<String>, timeout: Duration) -> Self {
-        self.init_timeouts.push((name.into(), timeout));
+        self.coordinators.init_timeouts.push((name.into(), timeout));
         self
     }
 
     /// The time each shutdown hook may take (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
+        self.coordinators.shutdown_timeout = timeout;
         self
     }
 
@@ -128,7 +108,8 @@ impl CoordinationBuilder {
         self
     }
 
-    /// Names a subset of daemons that `start_profile(name)` starts, with their dependencies.
+    /// Names a subset of daemons that `start_profile(name)` starts, with
+    /// their dependencies; a later profile of the same name replaces it.
     pub fn profile<I, R>(mut self, name: impl Into<String>, daemons: I) -> Self
     where
         I: IntoIterator<Item = R>,
@@ -138,13 +119,70 @@ impl CoordinationBuilder {
             .into_iter()
             .map(|d| d.daemon_name().to_owned())
             .collect();
-        self.daemons.profiles.push((name.into(), members));
+        let name = name.into();
+        self.daemons
+            .profiles
+            .retain(|(existing, _)| *existing != name);
+        self.daemons.profiles.push((name, members));
         self
     }
 
     /// What starting a daemon whose dependency is down does (default: start it).
     pub fn missing_dependency(mut self, policy: MissingDependency) -> Self {
         self.daemons.missing_dependency = policy;
+        self
+    }
+
+    /// Overrides the settings of one daemon that `options` gives (its
+    /// attribute's and the defaults stay for the rest).
+    pub fn daemon_options(mut self, daemon: impl DaemonRef, options: DaemonOptions) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Options(options),
+        ));
+        self
+    }
+
+    /// Turns one daemon off; an error at `build()` if an enabled daemon
+    /// depends on it.
+    pub fn disable_daemon(mut self, daemon: impl DaemonRef) -> Self {
+        self.daemons.disabled.push(daemon.daemon_name().to_owned());
+        self
+    }
+
+    /// Turns one coordinator off; an error at `build()` if an enabled
+    /// coordinator depends on it.
+    pub fn disable_coordinator(mut self, name: impl Into<String>) -> Self {
+        self.coordinators.disabled.push(name.into());
+        self
+    }
+
+    /// Gives coordinator `name` its configuration, which its initializer
+    /// reads with `ctx.config::<T>()`: any value that serialises to a table
+    /// (a struct, a map, a `toml::Table`).
+    pub fn coordinator_config(
+        mut self,
+        name: impl Into<String>,
+        config: impl serde::Serialize,
+    ) -> Result<Self, BuildError> {
+        let name = name.into();
+        let table = toml::Table::try_from(config).map_err(|error| BuildError::Config {
+            coordinator: name.clone(),
+            problem: error.to_string(),
+        })?;
+        self.coordinators.configs.push((
+            name,
+            CoordinatorConfig {
+                table,
+                origin: "given to the builder".to_owned(),
+            },
+        ));
+        Ok(self)
+    }
+
+    /// Uses a configuration table that was read elsewhere (the config file).
+    pub(crate) fn coordinator_table(mut self, name: String, config: CoordinatorConfig) -> Self {
+        self.coordinators.configs.push((name, config));
         self
     }
 
@@ -157,15 +195,7 @@ impl CoordinationBuilder {
     /// Checks the configuration and plans the initialisation and startup orders.
     pub fn build(self) -> Result<Coordination, BuildError> {
         let daemon_plan = Arc::new(DaemonPlan::build(self.daemons)?);
-        let plan = CoordinatorPlan::build(
-            self.specs,
-            self.enabled,
-            Timeouts {
-                init: self.init_timeout,
-                per_coordinator: self.init_timeouts,
-                shutdown: self.shutdown_timeout,
-            },
-        )?;
+        let plan = CoordinatorPlan::build(self.coordinators)?;
         Ok(Coordination {
             inner: Arc::new(Inner {
                 bootstrap: Bootstrapper::new(plan),

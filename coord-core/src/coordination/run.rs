@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::Coordination;
 use crate::bootstrap::{BootstrapReport, ShutdownReport};
-use crate::daemons::{DaemonShutdownReport, StartReport};
+use crate::daemons::{CriticalFailure, DaemonShutdownReport, StartReport};
 
 /// What a run did, phase by phase.
 #[derive(Debug, Clone)]
@@ -13,8 +13,11 @@ pub struct RunReport {
     pub bootstrap: BootstrapReport,
     /// Daemon start.
     pub start: StartReport,
-    /// What ended the run, as the shutdown future reported it.
+    /// What ended the run: the shutdown future's output, or a critical
+    /// daemon's failure.
     pub ended_by: String,
+    /// The critical daemon whose failure ended the run, if one did.
+    pub critical_failure: Option<CriticalFailure>,
     /// Daemon shutdown (dependents first).
     pub daemons_stopped: DaemonShutdownReport,
     /// Coordinator shutdown (dependents first).
@@ -55,8 +58,9 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str> +
 }
 
 impl Coordination {
-    /// Bootstraps, starts every enabled daemon, waits for `shutdown`, then
-    /// stops the daemons and the coordinators, dependents first each time.
+    /// Bootstraps, starts every enabled daemon, waits for `shutdown` (or a
+    /// `critical` daemon failing for good), then stops the daemons and the
+    /// coordinators, dependents first each time.
     ///
     /// `shutdown` is usually [`shutdown_signal`]; its output says what ended the run.
     pub async fn run_until<F, T>(&self, shutdown: F) -> RunReport
@@ -67,7 +71,10 @@ impl Coordination {
         let bootstrap = self.bootstrap().await;
         let manager = self.start_daemon_manager();
         let start = manager.start_all().await;
-        let ended_by = format!("{:?}", shutdown.await);
+        let (ended_by, critical_failure) = tokio::select! {
+            ended = shutdown => (format!("{ended:?}"), None),
+            failure = manager.critical_failure() => (failure.to_string(), Some(failure)),
+        };
         tracing::info!(ended_by = %ended_by, "shutting down");
         let daemons_stopped = manager.shutdown().await;
         let coordinators_stopped = self.shutdown().await;
@@ -75,6 +82,7 @@ impl Coordination {
             bootstrap,
             start,
             ended_by,
+            critical_failure,
             daemons_stopped,
             coordinators_stopped,
         }

@@ -25,19 +25,32 @@ impl DaemonManager {
         let plan = self.plan();
         let spec = plan.specs[i];
         let config = &plan.configs[i];
-        // Ready: the runner, a stop request, and health checks once a probe is
-        // registered (the check timer exists only then).
-        let mut registration = std::pin::pin!(probe_ctx.take_health_probe());
-        let mut health: Option<(HealthProbe, Pin<Box<tokio::time::Sleep>>)> = None;
+        // Ready: the runner, a stop request, and health checks: the
+        // attribute's from the start, replaced by one the runner registers
+        // (the check timer exists only while there is a probe).
+        let mut health: Option<(HealthProbe, Pin<Box<tokio::time::Sleep>>)> =
+            config.health.map(|check| {
+                let ctx = probe_ctx.clone();
+                let probe = HealthProbe {
+                    interval: config.health_interval,
+                    threshold: config.health_threshold,
+                    check: Box::new(move || (check.0)(ctx.clone())),
+                };
+                let first_check = Box::pin(tokio::time::sleep(probe.interval));
+                (probe, first_check)
+            });
+        let mut registration = Box::pin(probe_ctx.take_health_probe());
         let mut failures = 0u32;
         loop {
             tokio::select! {
                 biased;
                 result = &mut *run => return Exit::finished(result),
                 _ = &mut *stopped => return self.stop_instance(i, cancel, run).await,
-                probe = &mut registration, if health.is_none() => {
+                probe = &mut registration => {
                     let first_check = Box::pin(tokio::time::sleep(probe.interval));
                     health = Some((probe, first_check));
+                    failures = 0;
+                    registration = Box::pin(probe_ctx.take_health_probe());
                 }
                 _ = next_check(&mut health), if health.is_some() => {
                     let Some((p, timer)) = health.as_mut() else { continue };

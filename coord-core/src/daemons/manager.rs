@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{DaemonPlan, DaemonRef};
 use super::status::{
-    DaemonError, DaemonState, DaemonStatus, DaemonTransition, HealthSummary, MissingDependency,
-    StartReport,
+    CriticalFailure, DaemonError, DaemonState, DaemonStatus, DaemonTransition, HealthSummary,
+    MissingDependency, StartReport,
 };
 use super::status_cell::StatusCell;
 use crate::error::UnknownName;
-use crate::interface::ServiceLink;
+use crate::interface::{DaemonConfig, ServiceLink};
 
 /// How many state changes a slow observer may fall behind before losing some.
 const TRANSITION_BUFFER: usize = 1024;
@@ -37,6 +37,8 @@ pub(super) struct Inner {
     /// Set by the first subscriber; until then no transition is built (the
     /// sender's own receiver count takes a lock).
     pub(super) observed: std::sync::atomic::AtomicBool,
+    /// The first critical daemon to fail for good, once one has.
+    pub(super) critical: tokio::sync::watch::Sender<Option<CriticalFailure>>,
     /// Weak: the coordination holds this manager, and daemons get a strong
     /// handle only while they run.
     pub(super) service: Arc<dyn ServiceLink>,
@@ -59,6 +61,9 @@ impl fmt::Debug for DaemonManager {
 
 impl DaemonManager {
     pub(crate) fn new(plan: Arc<DaemonPlan>, service: Arc<dyn ServiceLink>) -> Self {
+        for dropped in &plan.dropped_soft_edges {
+            tracing::warn!(%dropped, "soft dependency dropped from the startup order");
+        }
         let slots = plan
             .specs
             .iter()
@@ -72,6 +77,7 @@ impl DaemonManager {
                 plan,
                 transitions: tokio::sync::broadcast::channel(TRANSITION_BUFFER).0,
                 observed: std::sync::atomic::AtomicBool::new(false),
+                critical: tokio::sync::watch::Sender::new(None),
                 service,
                 slots,
             }),
@@ -189,6 +195,13 @@ impl DaemonManager {
         Ok(self.status_of(self.plan().index(daemon.daemon_name())?))
     }
 
+    /// One daemon's effective settings: the defaults, its attribute, the
+    /// config file and the builder's, in that order.
+    pub fn daemon_config(&self, daemon: impl DaemonRef) -> Result<DaemonConfig, UnknownName> {
+        let plan = self.plan();
+        Ok(plan.configs[plan.index(daemon.daemon_name())?].clone())
+    }
+
     /// Waits until one daemon's status satisfies `condition`, and returns it.
     ///
     /// Woken when the daemon settles (ready, degraded, backoff, failed,
@@ -203,6 +216,21 @@ impl DaemonManager {
             .status
             .wait(|s| condition(s).then(|| s.clone()))
             .await)
+    }
+
+    /// Completes when a `critical` daemon fails for good (or has already),
+    /// with which one and why; pending for as long as none has.
+    pub async fn critical_failure(&self) -> CriticalFailure {
+        let mut failures = self.inner.critical.subscribe();
+        let failure = match failures.wait_for(Option::is_some).await {
+            Ok(failure) => failure.clone(),
+            // The sender lives as long as this manager.
+            Err(_) => None,
+        };
+        match failure {
+            Some(failure) => failure,
+            None => std::future::pending().await,
+        }
     }
 
     /// Live unless some daemon is failed for good.

@@ -28,6 +28,6 @@ pub use manager::DaemonManager;
 pub use plan::DaemonRef;
 pub(crate) use plan::{DaemonOverride, DaemonPlan, DaemonSettings};
 pub use status::{
-    DaemonError, DaemonManagerNotStarted, DaemonShutdownReport, DaemonState, DaemonStatus,
-    DaemonTransition, HealthSummary, MissingDependency, StartReport,
+    CriticalFailure, DaemonError, DaemonManagerNotStarted, DaemonShutdownReport, DaemonState,
+    DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,
 };

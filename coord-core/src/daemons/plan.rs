@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::status::MissingDependency;
 use crate::error::UnknownName;
-use crate::interface::{DaemonConfig, DaemonKind, RestartPolicy};
+use crate::interface::{DaemonConfig, DaemonKind, DaemonOptions, RestartPolicy};
 use crate::registry::{
-    BuildError, DaemonSpec, OrderNode, RegistryProblem, duplicate_daemon_names, levels, registry,
+    BuildError, DaemonSpec, DroppedSoftEdge, OrderNode, RegistryProblem, duplicate_daemon_names,
+    levels, registry,
 };
 
 /// The enabled daemons and their settings, fixed when the handle is built.
@@ -25,6 +26,8 @@ pub(crate) struct DaemonPlan {
     pub(super) profiles: Vec<(String, Vec<usize>)>,
     pub(super) missing_dependency: MissingDependency,
     pub(super) shutdown_bound: Duration,
+    /// Soft edges dropped because each closed a cycle; logged when daemons start.
+    pub(super) dropped_soft_edges: Vec<DroppedSoftEdge>,
 }
 
 /// The daemon half of `CoordinationBuilder`'s settings.
@@ -32,6 +35,8 @@ pub(crate) struct DaemonPlan {
 pub(crate) struct DaemonSettings {
     pub specs: Option<Vec<&'static DaemonSpec>>,
     pub enabled: Option<Vec<String>>,
+    /// Daemons turned off (`enabled = false` in the config file).
+    pub disabled: Vec<String>,
     pub default_config: DaemonConfig,
     pub overrides: Vec<(String, DaemonOverride)>,
     pub profiles: Vec<(String, Vec<String>)>,
@@ -44,6 +49,7 @@ impl Default for DaemonSettings {
         Self {
             specs: None,
             enabled: None,
+            disabled: Vec::new(),
             default_config: DaemonConfig::default(),
             overrides: Vec::new(),
             profiles: Vec::new(),
@@ -58,6 +64,7 @@ impl Default for DaemonSettings {
 pub(crate) enum DaemonOverride {
     Restart(RestartPolicy),
     Config(DaemonConfig),
+    Options(DaemonOptions),
 }
 
 impl DaemonPlan {
@@ -86,6 +93,25 @@ impl DaemonPlan {
                             .filter_map(|d| index.get(d).copied()),
                     );
                 }
+            }
+        }
+        for name in &settings.disabled {
+            selected[*index.get(name.as_str()).ok_or_else(|| unknown(name))?] = false;
+        }
+        // A disabled daemon that an enabled one needs is a contradiction.
+        for name in &settings.disabled {
+            let needed_by: Vec<&'static str> = all
+                .iter()
+                .zip(&selected)
+                .filter(|(spec, on)| **on && spec.depends_on.contains(&name.as_str()))
+                .map(|(spec, _)| spec.name)
+                .collect();
+            if !needed_by.is_empty() {
+                return Err(BuildError::DisabledDependency {
+                    item: "daemon",
+                    name: name.clone(),
+                    needed_by,
+                });
             }
         }
         let specs: Vec<&'static DaemonSpec> = all
@@ -140,7 +166,6 @@ impl DaemonPlan {
         })?;
         // A soft dependency that closed a cycle is not waited for either.
         for dropped in order.dropped_soft_edges() {
-            tracing::warn!(%dropped, "soft dependency dropped from the startup order");
             let (from, to) = (position[dropped.from], position[dropped.to]);
             soft_deps[from].retain(|&d| d != to);
         }
@@ -155,20 +180,25 @@ impl DaemonPlan {
                 dependents[d].push(i);
             }
         }
+        // The builder's defaults, then what each attribute says.
         let mut configs: Vec<DaemonConfig> = specs
             .iter()
-            .map(|s| DaemonConfig {
-                restart: s.restart.unwrap_or(settings.default_config.restart),
-                ..settings.default_config.clone()
-            })
+            .map(|s| settings.default_config.clone().with_options(&s.options))
             .collect();
         for (name, change) in &settings.overrides {
-            let i = *position
-                .get(name.as_str())
-                .ok_or_else(|| UnknownName::new("daemon", name, specs.iter().map(|s| s.name)))?;
+            let Some(&i) = position.get(name.as_str()) else {
+                // Settings of a registered daemon that is not enabled apply to nothing.
+                if index.contains_key(name.as_str()) {
+                    continue;
+                }
+                return Err(UnknownName::new("daemon", name, all.iter().map(|s| s.name)).into());
+            };
             match change {
                 DaemonOverride::Restart(policy) => configs[i].restart = *policy,
                 DaemonOverride::Config(config) => configs[i] = config.clone(),
+                DaemonOverride::Options(options) => {
+                    configs[i] = configs[i].clone().with_options(options);
+                }
             }
         }
         let mut profiles = Vec::new();
@@ -204,6 +234,7 @@ impl DaemonPlan {
             profiles,
             missing_dependency: settings.missing_dependency,
             shutdown_bound: settings.shutdown_bound,
+            dropped_soft_edges: order.dropped_soft_edges().to_vec(),
         })
     }
 

@@ -1,11 +1,8 @@
 //! When and how often a failed daemon is restarted.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use crate::interface::RestartConfig;
+use crate::interface::{GiveUp, RestartConfig};
 use crate::util::backoff_delay;
 
 /// What to do after a daemon's run ended.
@@ -13,20 +10,36 @@ use crate::util::backoff_delay;
 pub enum RestartDecision {
     /// Restart after this delay.
     After(Duration),
-    /// Too many restarts within the window: stay down until restarted by hand.
+    /// Out of restarts: stay down until started by hand.
     GiveUp {
-        /// Restarts counted in the window.
-        restarts: usize,
+        /// Restarts counted before giving up.
+        restarts: u32,
+    },
+    /// Out of restarts, and the rule is a slow retry tier: try again after this.
+    RetryTier {
+        /// The tier's interval.
+        every: Duration,
+        /// Restarts counted before the tier began.
+        restarts: u32,
     },
 }
 
-/// The restart history of one daemon instance line.
+/// The restart history of one daemon since it was started by hand.
+///
+/// A run that lasted `stable_after` resets the backoff and the count (and
+/// ends a retry tier). Any shorter run that ends in failure counts; after
+/// `max_restarts` counted restarts the next such failure gives up. A run
+/// that ends without failure (under `RestartPolicy::Always`) is restarted
+/// with backoff but never counted, so only failing loops are stopped.
 #[derive(Debug, Clone)]
 pub struct RestartTracker {
     config: RestartConfig,
-    /// Restarts so far with the current backoff (reset by a quiet run).
+    /// Restarts so far with the current backoff.
     attempt: u32,
-    recent: VecDeque<Instant>,
+    /// Failed short runs since the last stable one.
+    counted: u32,
+    /// In the slow retry tier.
+    retrying: bool,
     total: u64,
     seed: u64,
 }
@@ -37,40 +50,45 @@ impl RestartTracker {
         Self {
             config,
             attempt: 0,
-            recent: VecDeque::new(),
+            counted: 0,
+            retrying: false,
             total: 0,
             // xorshift must not start at 0.
             seed: seed | 1,
         }
     }
 
-    /// Decides about a run that ended at `now` after running for `ran_for`.
-    pub fn on_exit(&mut self, now: Instant, ran_for: Duration) -> RestartDecision {
-        if ran_for >= self.config.quiet_period {
+    /// Decides about a run that ended after running for `ran_for`, failed or not.
+    pub fn on_exit(&mut self, ran_for: Duration, failed: bool) -> RestartDecision {
+        if ran_for >= self.config.stable_after {
             self.attempt = 0;
+            self.counted = 0;
+            self.retrying = false;
+        } else if failed {
+            self.counted = self.counted.saturating_add(1);
         }
-        while self
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.config.window)
-        {
-            self.recent.pop_front();
-        }
-        if self.recent.len() >= self.config.max_restarts {
-            return RestartDecision::GiveUp {
-                restarts: self.recent.len(),
+        self.total += 1;
+        if self.retrying || self.counted > self.config.max_restarts {
+            let restarts = self.config.max_restarts;
+            return match self.config.after_give_up {
+                GiveUp::Stop => {
+                    self.total -= 1;
+                    RestartDecision::GiveUp { restarts }
+                }
+                GiveUp::RetryEvery(every) => {
+                    self.retrying = true;
+                    RestartDecision::RetryTier { every, restarts }
+                }
             };
         }
         let delay = self.delay(self.attempt);
         self.attempt = self.attempt.saturating_add(1);
-        self.recent.push_back(now);
-        self.total += 1;
         RestartDecision::After(delay)
     }
 
-    /// Restarts within the current window.
-    pub fn in_window(&self) -> usize {
-        self.recent.len()
+    /// Failed short runs counted since the last stable run.
+    pub fn counted(&self) -> u32 {
+        self.counted
     }
 
     /// Restarts since the daemon was started by hand.
@@ -101,6 +119,10 @@ mod tests {
         }
     }
 
+    fn crash_after(tracker: &mut RestartTracker, secs: u64) -> RestartDecision {
+        tracker.on_exit(Duration::from_secs(secs), true)
+    }
+
     #[test]
     fn delays_double_from_one_second_up_to_the_cap() {
         let mut tracker = RestartTracker::new(
@@ -110,38 +132,23 @@ mod tests {
             },
             7,
         );
-        let start = Instant::now();
-        let delays: Vec<Duration> = (0..11)
-            .map(|i| {
-                // Far apart, so the window never fills.
-                match tracker.on_exit(start + Duration::from_secs(1000 * i), Duration::ZERO) {
-                    RestartDecision::After(d) => d,
-                    other => panic!("unexpected {other:?}"),
-                }
+        let secs: Vec<u64> = (0..11)
+            .map(|_| match crash_after(&mut tracker, 0) {
+                RestartDecision::After(d) => d.as_secs(),
+                other => panic!("unexpected {other:?}"),
             })
             .collect();
-        let secs: Vec<u64> = delays.iter().map(Duration::as_secs).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
     }
 
     #[test]
     fn jitter_stays_within_ten_percent_and_varies() {
-        let mut tracker = RestartTracker::new(
-            RestartConfig {
-                max_restarts: 1000,
-                quiet_period: Duration::ZERO,
-                ..RestartConfig::default()
-            },
-            42,
-        );
-        let start = Instant::now();
+        let mut tracker = RestartTracker::new(RestartConfig::default(), 42);
         let delays: Vec<f64> = (0..200)
-            .map(
-                |i| match tracker.on_exit(start + Duration::from_secs(1000 * i), Duration::ZERO) {
-                    RestartDecision::After(d) => d.as_secs_f64(),
-                    other => panic!("unexpected {other:?}"),
-                },
-            )
+            .map(|_| match tracker.on_exit(Duration::from_secs(60), true) {
+                RestartDecision::After(d) => d.as_secs_f64(),
+                other => panic!("unexpected {other:?}"),
+            })
             .collect();
         assert!(delays.iter().all(|d| (0.9..=1.1).contains(d)), "{delays:?}");
         let distinct = delays.windows(2).filter(|w| w[0] != w[1]).count();
@@ -149,40 +156,70 @@ mod tests {
     }
 
     #[test]
-    fn the_sixth_restart_within_a_minute_gives_up() {
-        let mut tracker = RestartTracker::new(exact(), 1);
-        let start = Instant::now();
-        for i in 0..5 {
-            assert!(matches!(
-                tracker.on_exit(start + Duration::from_secs(i), Duration::ZERO),
-                RestartDecision::After(_)
-            ));
+    fn slow_crash_loops_give_up_after_five_restarts_stable_runs_never_do() {
+        for crash_after_secs in [1, 10, 50] {
+            let mut tracker = RestartTracker::new(exact(), 1);
+            for restart in 1..=5 {
+                assert!(
+                    matches!(
+                        crash_after(&mut tracker, crash_after_secs),
+                        RestartDecision::After(_)
+                    ),
+                    "restart {restart} after crashing at {crash_after_secs}s"
+                );
+            }
+            assert_eq!(
+                crash_after(&mut tracker, crash_after_secs),
+                RestartDecision::GiveUp { restarts: 5 },
+                "crashing {crash_after_secs}s after each start"
+            );
+            assert_eq!(tracker.total(), 5);
         }
-        assert_eq!(
-            tracker.on_exit(start + Duration::from_secs(5), Duration::ZERO),
-            RestartDecision::GiveUp { restarts: 5 }
-        );
-        // Once the oldest restarts leave the window, restarting is allowed again.
-        assert!(matches!(
-            tracker.on_exit(start + Duration::from_secs(61), Duration::ZERO),
-            RestartDecision::After(_)
-        ));
+        let mut tracker = RestartTracker::new(exact(), 1);
+        for _ in 0..100 {
+            assert_eq!(
+                crash_after(&mut tracker, 90),
+                RestartDecision::After(Duration::from_secs(1)),
+                "a run past stable_after resets backoff and count"
+            );
+        }
     }
 
     #[test]
-    fn a_quiet_run_resets_the_backoff() {
+    fn a_clean_exit_is_restarted_but_never_counted() {
         let mut tracker = RestartTracker::new(exact(), 1);
-        let start = Instant::now();
-        tracker.on_exit(start, Duration::ZERO);
-        tracker.on_exit(start + Duration::from_secs(1), Duration::ZERO);
-        assert_eq!(
-            tracker.on_exit(start + Duration::from_secs(3), Duration::ZERO),
-            RestartDecision::After(Duration::from_secs(4))
+        for _ in 0..20 {
+            assert!(matches!(
+                tracker.on_exit(Duration::ZERO, false),
+                RestartDecision::After(_)
+            ));
+        }
+        assert_eq!(tracker.counted(), 0);
+    }
+
+    #[test]
+    fn a_retry_tier_retries_at_its_interval_until_a_stable_run() {
+        let every = Duration::from_secs(1800);
+        let mut tracker = RestartTracker::new(
+            RestartConfig {
+                after_give_up: GiveUp::RetryEvery(every),
+                ..exact()
+            },
+            1,
         );
+        for _ in 0..5 {
+            crash_after(&mut tracker, 2);
+        }
+        for _ in 0..3 {
+            assert_eq!(
+                crash_after(&mut tracker, 2),
+                RestartDecision::RetryTier { every, restarts: 5 }
+            );
+        }
+        // A stable run ends the tier: back to the first backoff.
         assert_eq!(
-            tracker.on_exit(start + Duration::from_secs(200), Duration::from_secs(60)),
+            crash_after(&mut tracker, 61),
             RestartDecision::After(Duration::from_secs(1))
         );
-        assert_eq!(tracker.total(), 4);
     }
 }

@@ -25,6 +25,8 @@ pub enum DaemonState {
     Failed,
     /// Ready, but its health probe is failing.
     Degraded,
+    /// Out of restarts, tried again at a slow interval (`after_give_up`).
+    Retrying,
 }
 
 impl DaemonState {
@@ -39,6 +41,7 @@ impl DaemonState {
             Self::Backoff => "backoff",
             Self::Failed => "failed",
             Self::Degraded => "degraded",
+            Self::Retrying => "retrying",
         }
     }
 
@@ -51,7 +54,12 @@ impl DaemonState {
     pub(super) fn is_settled(self) -> bool {
         matches!(
             self,
-            Self::Ready | Self::Degraded | Self::Failed | Self::Stopped | Self::Backoff
+            Self::Ready
+                | Self::Degraded
+                | Self::Failed
+                | Self::Stopped
+                | Self::Backoff
+                | Self::Retrying
         )
     }
 }
@@ -71,22 +79,24 @@ pub struct DaemonStatus {
     pub state: DaemonState,
     /// When it entered that state.
     pub since: SystemTime,
-    /// Restarts within the current intensity window.
-    pub restarts_in_window: usize,
+    /// Failed runs shorter than `stable_after` since the last stable run:
+    /// at `max_restarts` the next one gives up.
+    pub counted_restarts: u32,
     /// Restarts since it was last started by hand.
     pub restarts_total: u64,
     /// Why it last ended badly.
     pub last_error: Option<String>,
-    /// When it is due to restart, in `backoff`.
+    /// When it is due to restart, in `backoff` and `retrying`.
     pub next_restart_at: Option<SystemTime>,
     /// Dependencies it waits on, in `starting`.
     pub waiting_on: Vec<&'static str>,
+    /// In `starting`: a dependency it waits on is restarting (backoff or
+    /// retrying), so it will not come up until that one does.
+    pub blocked: bool,
     /// The dependency whose failure or stop stopped it.
     pub stopped_because: Option<&'static str>,
     /// Whether its last stop had to abort it after its shutdown timeout.
     pub aborted: bool,
-    /// Whether it is running past its ready timeout without having signalled ready.
-    pub ready_overdue: bool,
     /// When its runner was last launched.
     pub started_at: Option<SystemTime>,
     /// When it last signalled ready.
@@ -112,24 +122,34 @@ impl DaemonStatus {
             name,
             state: DaemonState::Stopped,
             since: SystemTime::now(),
-            restarts_in_window: 0,
+            counted_restarts: 0,
             restarts_total: 0,
             last_error: None,
             next_restart_at: None,
             waiting_on: Vec::new(),
+            blocked: false,
             stopped_because: None,
             aborted: false,
-            ready_overdue: false,
             started_at: None,
             ready_at: None,
         }
     }
 
-    /// Whether a start request has run its course: ready, overdue, or not
-    /// coming up by itself.
+    /// Whether a start request has run its course: ready, or not coming up
+    /// by itself soon (down, restarting, or waiting on one that is).
     pub(super) fn is_settled(&self) -> bool {
-        self.state.is_settled() || (self.state == DaemonState::Running && self.ready_overdue)
+        self.state.is_settled() || (self.state == DaemonState::Starting && self.blocked)
     }
+}
+
+/// A `critical` daemon failed for good: the service should stop.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[coord::E0309] critical daemon '{daemon}' failed for good: {error}")]
+pub struct CriticalFailure {
+    /// The critical daemon.
+    pub daemon: &'static str,
+    /// Why: its last error, or the dependency whose failure stopped it.
+    pub error: String,
 }
 
 /// What to do when a daemon is started while a dependency is not running.

@@ -60,7 +60,7 @@ impl DaemonManager {
     }
 
     /// Changes one daemon's status. Waiters are woken only by changes one can
-    /// wait for (a settling state, readiness overdue, the cause or error of a
+    /// wait for (a settling state, being blocked on a dependency, the cause or error of a
     /// stop, a restart); passing states such as starting, running and stopping
     /// are written quietly, because waking every watcher costs more than the
     /// rest of a start (measured: it was the top entry of the start profile).
@@ -73,7 +73,7 @@ impl DaemonManager {
         let mut transition = None;
         self.inner.slots[i].status.modify(|status| {
             let state = status.state;
-            let overdue = status.ready_overdue;
+            let blocked = status.blocked;
             let because = status.stopped_because;
             let restarts = status.restarts_total;
             let had_error = status.last_error.is_some();
@@ -90,7 +90,7 @@ impl DaemonManager {
                 }
             }
             (status.state != state && status.state.is_settled())
-                || status.ready_overdue != overdue
+                || status.blocked != blocked
                 || status.stopped_because != because
                 || status.restarts_total != restarts
                 || status.last_error.is_some() != had_error

@@ -12,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::manager::DaemonManager;
 use super::restart::{RestartDecision, RestartTracker};
-use super::status::DaemonState;
+use super::status::{CriticalFailure, DaemonState};
 use super::waits::DependencyProblem;
 use crate::error::BoxError;
+use crate::interface::format_duration;
 use crate::interface::{BoxFuture, DaemonContext, RestartPolicy};
 use crate::util::CatchUnwind;
 
@@ -40,12 +41,6 @@ impl DaemonManager {
                         s.stopped_because = Some(dependency);
                         s.last_error = Some(error);
                     });
-                    return;
-                }
-                Err(DependencyProblem::NotReady { dependency, error }) => {
-                    tracing::error!(daemon = spec.name, %error, "cannot start");
-                    self.update(i, |s| s.stopped_because = Some(dependency));
-                    self.fail(i, error).await;
                     return;
                 }
             }
@@ -83,55 +78,90 @@ impl DaemonManager {
                 }
                 return;
             }
-            let now = Instant::now();
-            match tracker.on_exit(now, now.duration_since(started)) {
+            let failed = error.is_some();
+            let (delay, state) = match tracker.on_exit(started.elapsed(), failed) {
                 RestartDecision::GiveUp { restarts } => {
-                    let window = config.restart_config.window;
+                    let stable = format_duration(config.restart_config.stable_after);
                     let last = error.unwrap_or_else(|| "exited".into());
                     let error = format!(
-                        "[coord::E0303] restarted {restarts} times within {window:?}, the limit; staying down until started by hand (last error: {last})"
+                        "[coord::E0303] failed {} times in a row, each run shorter than {stable} (stable_after), after {restarts} restarts, the limit (max_restarts); staying down until started by hand (last error: {last})",
+                        restarts + 1
                     );
                     tracing::error!(daemon = spec.name, %error, "giving up");
                     self.fail(i, error).await;
                     return;
                 }
+                RestartDecision::RetryTier { every, restarts } => {
+                    tracing::error!(
+                        daemon = spec.name,
+                        error = ?error,
+                        restarts,
+                        every = %format_duration(every),
+                        "out of restarts; retrying at the slow interval (after_give_up)"
+                    );
+                    (every, DaemonState::Retrying)
+                }
                 RestartDecision::After(delay) => {
-                    let last_error = error.clone();
-                    tracing::warn!(daemon = spec.name, error = ?last_error, ?delay, "ended; restarting after backoff");
+                    tracing::warn!(daemon = spec.name, error = ?error, ?delay, "ended; restarting after backoff");
+                    (delay, DaemonState::Backoff)
+                }
+            };
+            self.update(i, |s| {
+                s.state = state;
+                s.counted_restarts = tracker.counted();
+                s.restarts_total = tracker.total();
+                s.next_restart_at = Some(SystemTime::now() + delay);
+                if error.is_some() {
+                    s.last_error = error;
+                }
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.cancelled() => {
                     self.update(i, |s| {
-                        s.state = DaemonState::Backoff;
-                        s.restarts_in_window = tracker.in_window();
-                        s.restarts_total = tracker.total();
-                        s.next_restart_at = Some(SystemTime::now() + delay);
-                        if last_error.is_some() {
-                            s.last_error = last_error;
-                        }
+                        s.state = DaemonState::Stopped;
+                        s.next_restart_at = None;
                     });
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.cancelled() => {
-                            self.update(i, |s| {
-                                s.state = DaemonState::Stopped;
-                                s.next_restart_at = None;
-                            });
-                            return;
-                        }
-                    }
-                    self.update(i, |s| s.next_restart_at = None);
+                    return;
                 }
             }
+            self.update(i, |s| s.next_restart_at = None);
         }
     }
 
-    /// Marks `i` failed for good and stops its dependents.
+    /// Marks `i` failed for good and stops its dependents; a critical one
+    /// among them (or `i` itself) tells the service to stop.
     pub(super) async fn fail(&self, i: usize, error: String) {
         self.update(i, |s| {
             s.state = DaemonState::Failed;
-            s.last_error = Some(error);
+            s.last_error = Some(error.clone());
             s.next_restart_at = None;
         });
         // Stopping waits for the dependents' supervisors, never for this one.
-        self.stop_dependents(i).await;
+        let stopped = self.stop_dependents(i).await;
+        let plan = self.plan();
+        let name = plan.specs[i].name;
+        let critical = std::iter::once(i)
+            .chain(stopped)
+            .find(|&d| plan.configs[d].critical);
+        if let Some(d) = critical {
+            let failure = CriticalFailure {
+                daemon: plan.specs[d].name,
+                error: if d == i {
+                    error
+                } else {
+                    format!("stopped because its dependency '{name}' failed for good: {error}")
+                },
+            };
+            tracing::error!(%failure, "stopping the service");
+            self.inner.critical.send_if_modified(|current| {
+                let first = current.is_none();
+                if first {
+                    *current = Some(failure);
+                }
+                first
+            });
+        }
     }
 
     /// Runs one instance of daemon `i` until it ends or is stopped.
@@ -152,7 +182,7 @@ impl DaemonManager {
             s.state = DaemonState::Running;
             s.waiting_on.clear();
             s.aborted = false;
-            s.ready_overdue = false;
+            s.blocked = false;
             s.started_at = Some(SystemTime::now());
             s.ready_at = None;
         });
@@ -172,26 +202,25 @@ impl DaemonManager {
             self.mark_ready(i);
         } else {
             // Until ready: the runner, a stop request, the ready signal, and the
-            // deadline after which the daemon is reported overdue.
+            // deadline past which the run is cancelled and counts as failed.
             let mut signalled = std::pin::pin!(ready.wait());
-            let mut overdue = std::pin::pin!(tokio::time::sleep(config.ready_timeout));
-            let mut overdue_reported = false;
-            loop {
-                tokio::select! {
-                    biased;
-                    result = &mut run => return Exit::finished(result),
-                    _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
-                    is_ready = &mut signalled => {
-                        if is_ready {
-                            self.mark_ready(i);
-                        }
-                        break;
+            let deadline = tokio::time::sleep(config.ready_timeout);
+            tokio::select! {
+                biased;
+                result = &mut run => return Exit::finished(result),
+                _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
+                is_ready = &mut signalled => {
+                    if is_ready {
+                        self.mark_ready(i);
                     }
-                    _ = &mut overdue, if !overdue_reported => {
-                        overdue_reported = true;
-                        tracing::warn!(daemon = spec.name, timeout = ?config.ready_timeout, "has not signalled ready");
-                        self.update(i, |s| s.ready_overdue = true);
-                    }
+                }
+                () = deadline => {
+                    let waited = format_duration(config.ready_timeout);
+                    tracing::error!(daemon = spec.name, %waited, "did not signal ready in time; cancelling this run");
+                    self.stop_instance(i, &cancel, &mut run).await;
+                    return Exit::Finished(Err(format!(
+                        "[coord::E0305] did not signal ready within {waited} (ready_timeout); the run was cancelled"
+                    )));
                 }
             }
         }
@@ -204,7 +233,6 @@ impl DaemonManager {
         tracing::info!(daemon = self.plan().specs[i].name, "ready");
         self.update(i, |s| {
             s.state = DaemonState::Ready;
-            s.ready_overdue = false;
             s.ready_at = Some(SystemTime::now());
         });
     }

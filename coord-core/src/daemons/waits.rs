@@ -1,5 +1,6 @@
-//! Waiting for dependencies: hard ones until ready (or down, or overdue),
-//! enabled soft ones until settled.
+//! Waiting for dependencies: hard ones until ready or down for good (a
+//! restarting one is waited for, the wait marked as blocked), enabled soft
+//! ones until ready, down or restarting.
 
 use tokio_util::sync::CancellationToken;
 
@@ -33,31 +34,37 @@ impl DaemonManager {
                 s.state == DaemonState::Failed
                     || (s.state == DaemonState::Stopped && (!hard || s.stopped_because.is_some()))
             };
-            // The dependency's own supervisor times its readiness from when it
-            // runs, so time spent waiting on its own dependencies does not count.
-            let status = tokio::select! {
-                status = cell.wait(|s| (s.state.is_ready() || down(s) || s.ready_overdue).then(|| s.clone())) => status,
-                _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
-            };
-            if hard && down(&status) {
-                return Err(DependencyProblem::Down {
-                    dependency,
-                    error: format!(
-                        "[coord::E0304] dependency '{dependency}' is {}: {}",
-                        status.state,
-                        status.last_error.as_deref().unwrap_or("no error recorded")
-                    ),
-                });
+            let restarting =
+                |s: &DaemonStatus| matches!(s.state, DaemonState::Backoff | DaemonState::Retrying);
+            loop {
+                // The dependency's own supervisor times its readiness from when it
+                // runs, so time spent waiting on its own dependencies does not count.
+                let status = tokio::select! {
+                    status = cell.wait(|s| (s.state.is_ready() || down(s) || restarting(s)).then(|| s.clone())) => status,
+                    _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
+                };
+                if hard && down(&status) {
+                    return Err(DependencyProblem::Down {
+                        dependency,
+                        error: format!(
+                            "[coord::E0304] dependency '{dependency}' is {}: {}",
+                            status.state,
+                            status.last_error.as_deref().unwrap_or("no error recorded")
+                        ),
+                    });
+                }
+                if !hard || !restarting(&status) {
+                    break;
+                }
+                // It comes back by itself: keep waiting, and let a start
+                // request know this daemon will not be up before it is.
+                self.update(i, |s| s.blocked = true);
+                tokio::select! {
+                    () = cell.wait(|s| (!restarting(s)).then_some(())) => {}
+                    _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
+                }
             }
-            if hard && !status.state.is_ready() && status.ready_overdue {
-                return Err(DependencyProblem::NotReady {
-                    dependency,
-                    error: format!(
-                        "[coord::E0305] dependency '{dependency}' did not become ready within {:?}",
-                        plan.configs[d].ready_timeout
-                    ),
-                });
-            }
+            self.update(i, |s| s.blocked = false);
             self.update(i, |s| s.waiting_on.retain(|w| *w != dependency));
         }
         Ok(())
@@ -70,11 +77,6 @@ pub(super) enum DependencyProblem {
     Stopped,
     /// A hard dependency is down and will not come back by itself.
     Down {
-        dependency: &'static str,
-        error: String,
-    },
-    /// A hard dependency did not become ready in time.
-    NotReady {
         dependency: &'static str,
         error: String,
     },

@@ -166,10 +166,42 @@ impl Instances {
     }
 }
 
-/// What the initializer of coordinator `C` can reach: its declared dependencies.
+/// A coordinator's configuration: its `[coordinators.NAME]` table of the
+/// config file, or a value given to the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoordinatorConfig {
+    /// The table.
+    pub table: toml::Table,
+    /// Where it came from, for messages: `[coordinators.store] in /srv/coord.toml`.
+    pub origin: String,
+}
+
+/// A coordinator's configuration did not deserialise into the type asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "[coord::E0206] coordinator '{coordinator}': its configuration ({origin}) is not a `{type_name}`: {}{problem}; \
+     fix the table, or the type's fields (`Option` or `#[serde(default)]` for keys that may be missing)",
+    .key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default()
+)]
+pub struct ConfigError {
+    /// The coordinator.
+    pub coordinator: &'static str,
+    /// Where the table came from, e.g. `[coordinators.store] in /srv/coord.toml`.
+    pub origin: String,
+    /// The type asked for.
+    pub type_name: &'static str,
+    /// The key at fault, when one is.
+    pub key: Option<String>,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// What the initializer of coordinator `C` can reach: its declared
+/// dependencies and its configuration.
 pub struct InitContext<'a, C> {
     instances: &'a Instances,
     name: &'static str,
+    config: Option<&'a CoordinatorConfig>,
     _coordinator: PhantomData<fn() -> C>,
 }
 
@@ -187,8 +219,42 @@ impl<'a, C> InitContext<'a, C> {
         Self {
             instances,
             name,
+            config: None,
             _coordinator: PhantomData,
         }
+    }
+
+    /// The same context with this coordinator's configuration.
+    pub fn with_config(mut self, config: Option<&'a CoordinatorConfig>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The coordinator's configuration as `T`: its `[coordinators.NAME]`
+    /// table (an empty one when there is none, so `T`'s defaults apply).
+    pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        let (table, origin) = match self.config {
+            Some(config) => (config.table.clone(), config.origin.clone()),
+            None => (toml::Table::new(), "no configuration given".to_owned()),
+        };
+        table.try_into().map_err(|error: toml::de::Error| {
+            let message = error.to_string().trim().to_owned();
+            // toml names the key on a last line: "... \nin `batch_size`".
+            let (problem, key) = match message.rsplit_once("\nin `") {
+                Some((problem, key)) => (
+                    problem.trim().to_owned(),
+                    Some(key.trim_end_matches('`').to_owned()),
+                ),
+                None => (message, None),
+            };
+            ConfigError {
+                coordinator: self.name,
+                origin,
+                type_name: std::any::type_name::<T>(),
+                key,
+                problem,
+            }
+        })
     }
 
     /// The runtime name of the coordinator being initialised.

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::node::DaemonGraph;
+use super::options::{DaemonOptions, GiveUp, HealthCheck};
 use super::runner::BoxFuture;
 use crate::error::{BoxError, UnknownName};
 use crate::util;
@@ -101,12 +102,13 @@ pub struct RestartConfig {
     pub max_backoff: Duration,
     /// Random spread of each delay, as a fraction (0.1 = +-10%).
     pub jitter: f64,
-    /// Restarts allowed within `window` before the daemon is failed for good.
-    pub max_restarts: usize,
-    /// The period `max_restarts` is counted over.
-    pub window: Duration,
-    /// A run at least this long resets the backoff to `initial_backoff`.
-    pub quiet_period: Duration,
+    /// Counted restarts (after runs shorter than `stable_after` that failed)
+    /// before the daemon gives up.
+    pub max_restarts: u32,
+    /// A run at least this long resets the backoff and the count.
+    pub stable_after: Duration,
+    /// What giving up means: failed for good, or a slow retry tier.
+    pub after_give_up: GiveUp,
 }
 
 impl Default for RestartConfig {
@@ -117,23 +119,33 @@ impl Default for RestartConfig {
             max_backoff: Duration::from_secs(300),
             jitter: 0.1,
             max_restarts: 5,
-            window: Duration::from_secs(60),
-            quiet_period: Duration::from_secs(60),
+            stable_after: Duration::from_secs(60),
+            after_give_up: GiveUp::Stop,
         }
     }
 }
 
-/// The effective settings of one daemon: its attribute, then config overrides.
+/// The effective settings of one daemon: the builder's defaults, then its
+/// attribute, then the config file and the builder's per-daemon settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DaemonConfig {
     /// When it is restarted.
     pub restart: RestartPolicy,
-    /// Backoff and restart-intensity limits.
+    /// Backoff and restart limits.
     pub restart_config: RestartConfig,
-    /// How long dependents wait for it to signal ready.
+    /// How long it has to signal ready once running; past it, the run is
+    /// cancelled and counts as failed.
     pub ready_timeout: Duration,
     /// How long it has to stop once cancelled before it is aborted.
     pub shutdown_timeout: Duration,
+    /// The health check from `#[daemon(health = ...)]`, if any.
+    pub health: Option<HealthCheck>,
+    /// Time between health checks; also each check's time limit.
+    pub health_interval: Duration,
+    /// Failed health checks in a row that restart the daemon.
+    pub health_threshold: u32,
+    /// Whether the service stops when this daemon fails for good.
+    pub critical: bool,
 }
 
 impl Default for DaemonConfig {
@@ -143,7 +155,53 @@ impl Default for DaemonConfig {
             restart_config: RestartConfig::default(),
             ready_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
+            health: None,
+            health_interval: Duration::from_secs(30),
+            health_threshold: 3,
+            critical: false,
         }
+    }
+}
+
+impl DaemonConfig {
+    /// This config with `options` applied where they say something.
+    pub fn with_options(mut self, options: &DaemonOptions) -> Self {
+        let restart = &mut self.restart_config;
+        if let Some(policy) = options.restart {
+            self.restart = policy;
+        }
+        if let Some(timeout) = options.ready_timeout {
+            self.ready_timeout = timeout;
+        }
+        if let Some(timeout) = options.shutdown_timeout {
+            self.shutdown_timeout = timeout;
+        }
+        if let Some(max) = options.max_restarts {
+            restart.max_restarts = max;
+        }
+        if let Some(backoff) = options.backoff {
+            restart.initial_backoff = backoff.initial;
+            restart.max_backoff = backoff.max;
+        }
+        if let Some(stable) = options.stable_after {
+            restart.stable_after = stable;
+        }
+        if let Some(rule) = options.after_give_up {
+            restart.after_give_up = rule;
+        }
+        if options.health.is_some() {
+            self.health = options.health;
+        }
+        if let Some(interval) = options.health_interval {
+            self.health_interval = interval;
+        }
+        if let Some(threshold) = options.health_threshold {
+            self.health_threshold = threshold;
+        }
+        if let Some(critical) = options.critical {
+            self.critical = critical;
+        }
+        self
     }
 }
 

@@ -10,17 +10,25 @@
 mod coordinator;
 mod daemon;
 mod node;
+mod options;
 mod runner;
 
 pub use coordinator::{
-    AnyCoordinator, Coordinator, DependencyOf, InitContext, Instances, RegisteredCoordinator,
+    AnyCoordinator, ConfigError, Coordinator, CoordinatorConfig, DependencyOf, InitContext,
+    Instances, RegisteredCoordinator,
 };
 pub use daemon::{
     DaemonConfig, DaemonContext, DaemonKind, HealthProbe, ReadyWatch, RestartConfig, RestartPolicy,
 };
 pub(crate) use daemon::{Service, ServiceLink};
 pub use node::{
-    CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef, DaemonSlot,
-    HARD, SOFT, node_id, repeat_position,
+    Category, CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
+    DaemonSlot, HARD, SOFT, category_name, node_id, repeat_position,
 };
-pub use runner::{BoxFuture, DaemonRunner, RunnerFn, RunnerOutput, runner_future};
+pub use options::{
+    Backoff, DaemonOptions, GiveUp, HealthCheck, SettingError, format_duration, parse_backoff,
+    parse_give_up, parse_positive_duration,
+};
+pub use runner::{
+    BoxFuture, DaemonRunner, HealthOutput, RunnerFn, RunnerOutput, health_future, runner_future,
+};

@@ -7,7 +7,7 @@
 //! which are built from `&'static` references, so every pointer a walk
 //! follows is valid for the whole program.
 
-use super::daemon::RestartPolicy;
+use super::options::DaemonOptions;
 use super::runner::RunnerFn;
 use crate::location::Location;
 
@@ -21,14 +21,69 @@ pub const SOFT: u8 = 1;
 pub struct DaemonEntrySpec {
     /// Runs the daemon.
     pub runner: RunnerFn,
-    /// Free-form grouping from `category = "..."`.
-    pub category: Option<&'static str>,
-    /// `restart = ...`, if given.
-    pub restart: Option<RestartPolicy>,
+    /// Grouping from `category = "..."` or `category = Enum::Variant`.
+    pub category: Option<Category>,
+    /// The settings the attribute gives (`restart`, timeouts, backoff, ...).
+    pub options: DaemonOptions,
     /// The struct the attribute is on.
     pub anchor: &'static str,
     /// Where the entry is.
     pub location: Location,
+}
+
+/// A daemon's category as its attribute names it.
+#[derive(Debug, Clone, Copy)]
+pub enum Category {
+    /// `category = "sync"`.
+    Text(&'static str),
+    /// `category = Category::Sync`: a variant of the user's enum, named
+    /// snake_case at run time from its `Debug` form (`sync`).
+    Typed(fn() -> &'static str),
+}
+
+impl Category {
+    /// The category's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text(name) => name,
+            Self::Typed(name) => name(),
+        }
+    }
+}
+
+/// The snake_case name of a category enum's variant, from its `Debug` form.
+pub fn category_name<T: std::fmt::Debug>(variant: &T) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    // Leaked once per distinct name: categories are a handful of variants.
+    static NAMES: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    let debug = format!("{variant:?}");
+    let mut names = crate::util::lock(NAMES.get_or_init(Mutex::default));
+    names
+        .entry(debug)
+        .or_insert_with_key(|debug| Box::leak(snake_case(debug).into_boxed_str()))
+}
+
+/// `SyncJobs` -> `sync_jobs`, `IOWorker` -> `io_worker`.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let after_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let before_lower = i > 0
+                && chars[i - 1].is_uppercase()
+                && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if after_lower || before_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What one `#[daemon(E::V, ...)]` entry defines on its enum.

@@ -77,3 +77,38 @@ where
 {
     future.boxed()
 }
+
+/// What a health check's call returns: a future of `Result<(), E>`.
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0021] `{Self}` is not what a health check returns",
+    label = "expected `async fn(ctx: DaemonContext) -> Result<(), E>`",
+    note = "a health check is an async fn that takes the daemon's context by value and returns `Result<(), E>` where `E: Into<BoxError>`, e.g.\n      async fn check_sync(ctx: DaemonContext) -> Result<(), BoxError> {{ Ok(()) }}"
+)]
+pub trait HealthOutput {
+    /// Boxes the future, erasing its error type.
+    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
+    where
+        Self: Send + 'static;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F, E> HealthOutput for F
+where
+    F: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    fn boxed(self) -> BoxFuture<'static, Result<(), BoxError>>
+    where
+        Self: Send + 'static,
+    {
+        Box::pin(async move { self.await.map_err(Into::into) })
+    }
+}
+
+/// Erases a health check's future; `#[daemon(health = ...)]` calls it.
+pub fn health_future<F>(future: F) -> BoxFuture<'static, Result<(), BoxError>>
+where
+    F: HealthOutput + Send + 'static,
+{
+    future.boxed()
+}

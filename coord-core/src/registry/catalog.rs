@@ -9,7 +9,7 @@ use super::order::{self, DroppedSoftEdge, OrderNode, StartupOrder};
 use super::problem::{OrderError, RegistryProblem, RegistryProblems};
 use super::spec::{CoordinatorRegistration, CoordinatorSpec, DaemonKindSpec, DaemonSpec};
 use crate::error::UnknownName;
-use crate::interface::{DaemonKind, RegisteredCoordinator};
+use crate::interface::{Category, DaemonKind, RegisteredCoordinator};
 use crate::location::Location;
 
 /// One registered `DaemonType` enum and its daemons.
@@ -86,8 +86,8 @@ impl Registry {
                     variant: node.variant(),
                     depends_on: leak(node.dependencies().iter().map(name_of).collect()),
                     soft_depends_on: leak(node.soft_dependencies().iter().map(name_of).collect()),
-                    category: entry.category,
-                    restart: entry.restart,
+                    category: entry.category.map(Category::name),
+                    options: entry.options,
                     runner: entry.runner,
                     location: entry.location,
                 })));

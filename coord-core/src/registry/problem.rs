@@ -90,4 +90,29 @@ pub enum BuildError {
     /// The dependencies are inconsistent.
     #[error(transparent)]
     Registry(#[from] RegistryProblem),
+    /// A coordinator's configuration given to the builder is not a table.
+    #[error(
+        "[coord::E0105] the configuration given for coordinator '{coordinator}' is not a table of keys: {problem}; pass a struct or a map"
+    )]
+    Config {
+        /// The coordinator.
+        coordinator: String,
+        /// What serialising it said.
+        problem: String,
+    },
+    /// A daemon or coordinator is turned off while enabled ones depend on it.
+    #[error(
+        "[coord::E0104] {item} '{name}' is disabled (`enabled = false`), but {} depend{} on it: disable {} too, or enable '{name}'",
+        .needed_by.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+        if .needed_by.len() == 1 { "s" } else { "" },
+        if .needed_by.len() == 1 { "it" } else { "them" }
+    )]
+    DisabledDependency {
+        /// "daemon" or "coordinator".
+        item: &'static str,
+        /// The disabled one.
+        name: String,
+        /// The enabled daemons that depend on it.
+        needed_by: Vec<&'static str>,
+    },
 }

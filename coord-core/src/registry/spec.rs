@@ -7,13 +7,16 @@ use std::sync::Arc;
 
 use crate::error::BoxError;
 use crate::interface::{
-    AnyCoordinator, BoxFuture, CoordNodeRef, Coordinator, DaemonGraph, InitContext, Instances,
-    RegisteredCoordinator, RestartPolicy, RunnerFn,
+    AnyCoordinator, BoxFuture, CoordNodeRef, Coordinator, CoordinatorConfig, DaemonGraph,
+    DaemonOptions, InitContext, Instances, RegisteredCoordinator, RunnerFn,
 };
 use crate::location::Location;
 
-type InitFn =
-    fn(Arc<Instances>, &'static str) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>>;
+type InitFn = fn(
+    Arc<Instances>,
+    &'static str,
+    Option<Arc<CoordinatorConfig>>,
+) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>>;
 type ShutdownFn = for<'a> fn(&'a (dyn Any + Send + Sync)) -> BoxFuture<'a, Result<(), BoxError>>;
 
 /// One daemon, as the registry lists it: its entry, named by its enum.
@@ -31,8 +34,9 @@ pub struct DaemonSpec {
     pub soft_depends_on: &'static [&'static str],
     /// Free-form grouping, e.g. `sync`.
     pub category: Option<&'static str>,
-    /// The restart policy given in the attribute, if any.
-    pub restart: Option<RestartPolicy>,
+    /// The settings its attribute gives; the builder's defaults fill the
+    /// rest, and the config file and the builder may override them.
+    pub options: DaemonOptions,
     /// Runs the daemon.
     pub runner: RunnerFn,
     /// Where the entry was declared.
@@ -115,12 +119,14 @@ impl CoordinatorSpec {
         (self.type_id)()
     }
 
-    /// Runs the initializer against already-initialised dependencies.
+    /// Runs the initializer against already-initialised dependencies, with
+    /// the coordinator's configuration if it has one.
     pub fn initialize(
         &self,
         instances: Arc<Instances>,
+        config: Option<Arc<CoordinatorConfig>>,
     ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
-        (self.init)(instances, self.name)
+        (self.init)(instances, self.name, config)
     }
 
     /// Runs the coordinator's shutdown hook on an instance built by [`Self::initialize`].
@@ -165,9 +171,10 @@ impl CoordinatorRegistration {
 fn init_erased<C: Coordinator>(
     instances: Arc<Instances>,
     name: &'static str,
+    config: Option<Arc<CoordinatorConfig>>,
 ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
     Box::pin(async move {
-        let ctx = InitContext::<C>::new(&instances, name);
+        let ctx = InitContext::<C>::new(&instances, name).with_config(config.as_deref());
         let instance = C::initialize(&ctx).await?;
         Ok(Arc::new(instance) as AnyCoordinator)
     })

@@ -16,9 +16,54 @@ pub struct DaemonAttr {
     pub runner: Option<Path>,
     pub depends_on: Vec<Dep>,
     pub soft_depends_on: Vec<Dep>,
-    pub category: Option<LitStr>,
+    pub category: Option<CategoryValue>,
     pub restart: Option<Ident>,
+    /// Settings written as text, checked by the compiler (see `expand::daemon`):
+    /// key, what kind of text, the literal.
+    pub texts: Vec<TextSetting>,
+    pub max_restarts: Option<u32>,
+    pub health_threshold: Option<u32>,
+    pub critical: Option<bool>,
+    pub health: Option<Path>,
+    /// Every key given, as written (for errors about a key, not its value).
+    pub keys: Vec<Ident>,
     pub krate: TokenStream,
+}
+
+/// `category = "sync"` or `category = Category::Sync`.
+pub enum CategoryValue {
+    Text(LitStr),
+    Typed(Path),
+}
+
+/// What a text setting must read as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// A duration longer than zero.
+    Duration,
+    /// `"FIRST..LONGEST"`.
+    Backoff,
+    /// `"stop"` or `"retry_every(D)"`.
+    GiveUp,
+}
+
+/// One setting written as a string literal.
+pub struct TextSetting {
+    pub key: Ident,
+    pub kind: TextKind,
+    pub value: LitStr,
+}
+
+impl DaemonAttr {
+    /// The key `name` as written, if given.
+    pub fn key(&self, name: &str) -> Option<&Ident> {
+        self.keys.iter().find(|k| *k == name)
+    }
+
+    /// The literal given for `key`, if any.
+    pub fn text(&self, key: &str) -> Option<&TextSetting> {
+        self.texts.iter().find(|t| t.key == key)
+    }
 }
 
 const DAEMON_EXAMPLE: &str = "#[daemon(DaemonType::AutoSync, runner = run_auto_sync)]";
@@ -35,6 +80,12 @@ impl DaemonAttr {
             soft_depends_on: Vec::new(),
             category: None,
             restart: None,
+            texts: Vec::new(),
+            max_restarts: None,
+            health_threshold: None,
+            critical: None,
+            health: None,
+            keys: Vec::new(),
             krate: default_crate(),
         };
         let mut keys = Keys::new("daemon", symbol::DAEMON_KEYS);
@@ -69,6 +120,7 @@ impl DaemonAttr {
                     if !keys.accept(cx, &key) {
                         continue;
                     }
+                    out.keys.push(key.clone());
                     match key.to_string().as_str() {
                         symbol::RUNNER => {
                             out.runner = attr::path(cx, &key, &value, "run_auto_sync");
@@ -79,9 +131,31 @@ impl DaemonAttr {
                         symbol::SOFT_DEPENDS_ON => {
                             out.soft_depends_on = deps(cx, &key, &value, "DaemonType::Evaluation");
                         }
-                        symbol::CATEGORY => out.category = attr::string(cx, &key, &value, "sync"),
+                        symbol::CATEGORY => out.category = category(cx, &key, &value),
                         symbol::RESTART => {
                             out.restart = attr::choice(cx, &key, &value, symbol::RESTART_POLICIES);
+                        }
+                        symbol::READY_TIMEOUT
+                        | symbol::SHUTDOWN_TIMEOUT
+                        | symbol::STABLE_AFTER
+                        | symbol::HEALTH_INTERVAL => {
+                            text(cx, &mut out, key, &value, TextKind::Duration, "30s");
+                        }
+                        symbol::BACKOFF => {
+                            text(cx, &mut out, key, &value, TextKind::Backoff, "1s..5m");
+                        }
+                        symbol::AFTER_GIVE_UP => {
+                            text(cx, &mut out, key, &value, TextKind::GiveUp, "retry_every(30m)");
+                        }
+                        symbol::MAX_RESTARTS => {
+                            out.max_restarts = attr::count(cx, &key, &value, 5, true);
+                        }
+                        symbol::HEALTH_THRESHOLD => {
+                            out.health_threshold = attr::count(cx, &key, &value, 3, false);
+                        }
+                        symbol::CRITICAL => out.critical = attr::boolean(cx, &key, &value),
+                        symbol::HEALTH => {
+                            out.health = attr::path(cx, &key, &value, "check_sync");
                         }
                         symbol::CRATE => {
                             if let Some(krate) = attr::crate_path(cx, &key, &value) {
@@ -121,6 +195,37 @@ impl DaemonAttr {
         Path {
             leading_colon: path.leading_colon,
             segments,
+        }
+    }
+}
+
+/// A text setting's literal, kept with its key for the compiler's check.
+fn text(
+    cx: &Ctxt,
+    out: &mut DaemonAttr,
+    key: Ident,
+    value: &TokenStream,
+    kind: TextKind,
+    example: &str,
+) {
+    if let Some(value) = attr::string(cx, &key, value, example) {
+        out.texts.push(TextSetting { key, kind, value });
+    }
+}
+
+/// `category = "sync"` or a variant of the user's own enum, `Category::Sync`.
+fn category(cx: &Ctxt, key: &Ident, value: &TokenStream) -> Option<CategoryValue> {
+    if let Ok(lit) = syn::parse2::<LitStr>(attr::unwrap_invisible(value.clone())) {
+        return Some(CategoryValue::Text(lit));
+    }
+    match attr::as_path(value) {
+        Ok(path) => Some(CategoryValue::Typed(path)),
+        Err(_) => {
+            cx.error_spanned_by(
+                attr::spanned(key, value),
+                "[coord::E0014] `category` expects a string or a variant of your category enum, e.g. `category = \"sync\"` or `category = Category::Sync`",
+            );
+            None
         }
     }
 }

@@ -8,7 +8,7 @@ mod event;
 mod subscriptions;
 
 pub use coordinator::CoordinatorAttr;
-pub use daemon::DaemonAttr;
+pub use daemon::{CategoryValue, DaemonAttr, TextKind};
 pub use daemon_type::DaemonTypeEnum;
 pub use event::EventInput;
 pub use subscriptions::Subscriptions;

@@ -4,9 +4,10 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 
-use crate::ast::{DaemonAttr, Dep};
+use crate::ast::{CategoryValue, DaemonAttr, Dep, TextKind};
 use crate::attr::{first_and_last_span, last_ident, path_spans};
-use crate::expand::{at, entry_slot, location, spanned_fail};
+use crate::expand::{at, entry_slot, location, spanned_call, spanned_fail};
+use crate::symbol;
 
 pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let krate = &attr.krate;
@@ -20,7 +21,17 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let soft: Vec<&TokenStream> = attr.soft_depends_on.iter().map(|d| &d.tokens).collect();
     let (dep_count, soft_count) = (deps.len(), soft.len());
     let category = match &attr.category {
-        Some(c) => quote!(::core::option::Option::Some(#c)),
+        Some(CategoryValue::Text(c)) => {
+            quote!(::core::option::Option::Some(#krate::__private::Category::Text(#c)))
+        }
+        Some(CategoryValue::Typed(path)) => {
+            let (first, _) = path_spans(path);
+            quote_spanned! {at(first)=>
+                ::core::option::Option::Some(#krate::__private::Category::Typed(
+                    || #krate::__private::category_name(&#path)
+                ))
+            }
+        }
         None => quote!(::core::option::Option::None),
     };
     let restart = match attr.restart.as_ref().map(ToString::to_string).as_deref() {
@@ -52,6 +63,28 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
         _ => TokenStream::new(),
     };
     let check = check(attr, &enum_path);
+    let settings_check = settings_check(attr);
+    let (health_fn, health) = match &attr.health {
+        Some(check_path) => {
+            let span = first_and_last_span(&check_path.to_token_stream()).0;
+            let call = quote_spanned! {at(span)=>
+                let check: fn(#krate::DaemonContext) -> _ = #check_path;
+                #krate::contract::health_future(check(ctx))
+            };
+            (
+                quote! {
+                    fn check_daemon_health(
+                        ctx: #krate::DaemonContext,
+                    ) -> #krate::BoxFuture<'static, ::core::result::Result<(), #krate::BoxError>> {
+                        #call
+                    }
+                },
+                quote!(::core::option::Option::Some(#krate::HealthCheck(check_daemon_health))),
+            )
+        }
+        None => (TokenStream::new(), quote!(::core::option::Option::None)),
+    };
+    let options = options(attr, &restart, &health);
 
     // Spanned at the variant: a second entry for it is reported at both.
     let slot_head = quote_spanned! {at(variant_first)=> pub(crate) const };
@@ -75,6 +108,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
                 let _: [#enum_path; #dep_count] = [#(#deps),*];
                 let _: [#enum_path; #soft_count] = [#(#soft),*];
                 // Named so it cannot shadow the user's runner, whatever that is called.
+                #health_fn
                 fn run_daemon_entry(
                     ctx: #krate::DaemonContext,
                 ) -> #krate::BoxFuture<'static, ::core::result::Result<(), #krate::BoxError>> {
@@ -87,7 +121,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
                     #krate::__private::DaemonEntrySpec {
                         runner: run_daemon_entry,
                         category: #category,
-                        restart: #restart,
+                        options: #options,
                         anchor: #anchor,
                         location: #entry_location,
                     },
@@ -100,6 +134,80 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
         #item
         #slot_impl
         #check
+        #settings_check
+    }
+}
+
+/// The `DaemonOptions` the attribute gives. A text setting that does not
+/// read is `None` here; `settings_check` reports it at its literal.
+fn options(attr: &DaemonAttr, restart: &TokenStream, health: &TokenStream) -> TokenStream {
+    let krate = &attr.krate;
+    let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+    let none = quote!(::core::option::Option::None);
+    let text = |key: &str, read: &str| match attr.text(key) {
+        Some(setting) => {
+            let value = &setting.value;
+            let read = proc_macro2::Ident::new(read, proc_macro2::Span::call_site());
+            quote!(#krate::__private::#read(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let ready_timeout = text(symbol::READY_TIMEOUT, "setting_duration");
+    let shutdown_timeout = text(symbol::SHUTDOWN_TIMEOUT, "setting_duration");
+    let stable_after = text(symbol::STABLE_AFTER, "setting_duration");
+    let health_interval = text(symbol::HEALTH_INTERVAL, "setting_duration");
+    let backoff = text(symbol::BACKOFF, "setting_backoff");
+    let after_give_up = text(symbol::AFTER_GIVE_UP, "setting_give_up");
+    let max_restarts = attr.max_restarts.map_or(none.clone(), |n| some(quote!(#n)));
+    let health_threshold = attr
+        .health_threshold
+        .map_or(none.clone(), |n| some(quote!(#n)));
+    let critical = attr.critical.map_or(none, |c| some(quote!(#c)));
+    quote! {
+        #krate::DaemonOptions {
+            restart: #restart,
+            ready_timeout: #ready_timeout,
+            shutdown_timeout: #shutdown_timeout,
+            max_restarts: #max_restarts,
+            backoff: #backoff,
+            stable_after: #stable_after,
+            health: #health,
+            health_interval: #health_interval,
+            health_threshold: #health_threshold,
+            critical: #critical,
+            after_give_up: #after_give_up,
+        }
+    }
+}
+
+/// The compiler's check of the settings written as text, each reported at
+/// its literal with what to write instead.
+fn settings_check(attr: &DaemonAttr) -> TokenStream {
+    if attr.texts.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = &attr.krate;
+    let checks = attr.texts.iter().map(|setting| {
+        let key = setting.key.to_string();
+        let value = &setting.value;
+        let kind: u8 = match setting.kind {
+            TextKind::Duration => 0,
+            TextKind::Backoff => 1,
+            TextKind::GiveUp => 2,
+        };
+        let call = spanned_call(
+            krate,
+            "check_setting",
+            &quote!(#kind, #key, #value),
+            value.span(),
+            value.span(),
+        );
+        quote!(#call;)
+    });
+    quote! {
+        const _: () = {
+            #(#checks)*
+        };
     }
 }
 

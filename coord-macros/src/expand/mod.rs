@@ -66,11 +66,25 @@ pub fn spanned_fail(
     last: Span,
     message: &TokenStream,
 ) -> TokenStream {
+    spanned_call(krate, "fail", message, first, last)
+}
+
+/// A call of `__private::function(args)` whose every token is spanned at
+/// `first` (its path) and `last` (its arguments), so a `#[track_caller]`
+/// function's error points at the user's tokens.
+pub fn spanned_call(
+    krate: &TokenStream,
+    function: &str,
+    args: &TokenStream,
+    first: Span,
+    last: Span,
+) -> TokenStream {
     let (first, last) = (at(first), at(last));
+    let function = Ident::new(function, first);
     let mut out = TokenStream::new();
-    let path = quote!(#krate::__private::fail);
+    let path = quote!(#krate::__private::#function);
     out.extend(path.into_iter().map(|tree| with_span(tree, first)));
-    let mut args = Group::new(Delimiter::Parenthesis, quote!(#message));
+    let mut args = Group::new(Delimiter::Parenthesis, quote!(#args));
     args.set_span(last);
     out.extend([TokenTree::Group(args)]);
     out

@@ -3,7 +3,8 @@
 use super::*;
 use crate::error::BoxError;
 use crate::interface::{
-    BoxFuture, DaemonContext, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef, DaemonSlot,
+    BoxFuture, DaemonContext, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
+    DaemonOptions, DaemonSlot,
 };
 
 fn runner(_: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
@@ -28,7 +29,7 @@ const fn daemon(
         depends_on: deps,
         soft_depends_on: &[],
         category: None,
-        restart: None,
+        options: DaemonOptions::NONE,
         runner,
         location: HERE,
     }
@@ -57,7 +58,7 @@ fn validate_reports_every_problem_at_once() {
 const ENTRY: DaemonEntrySpec = DaemonEntrySpec {
     runner,
     category: None,
-    restart: None,
+    options: DaemonOptions::NONE,
     anchor: "X",
     location: HERE,
 };

@@ -33,10 +33,12 @@
 mod coordinator;
 mod daemon;
 mod message;
+mod settings;
 
 pub use coordinator::{check_coordinator, explain_coordinator};
 pub use daemon::{check_daemon_entry, explain_daemon_entry};
 pub use message::{Message, fail};
+pub use settings::{check_setting, setting_backoff, setting_duration, setting_give_up};
 
 use crate::interface::HARD;
 

@@ -6,7 +6,7 @@ use super::*;
 use crate::error::BoxError;
 use crate::interface::{
     BoxFuture, CoordNode, CoordNodeRef, DaemonContext, DaemonEntrySpec, DaemonGraph, DaemonNode,
-    DaemonNodeRef, DaemonSlot, SOFT, node_id, repeat_position,
+    DaemonNodeRef, DaemonOptions, DaemonSlot, SOFT, node_id, repeat_position,
 };
 use crate::location::Location;
 
@@ -26,7 +26,7 @@ const fn entry(line: u32) -> DaemonEntrySpec {
     DaemonEntrySpec {
         runner,
         category: None,
-        restart: None,
+        options: DaemonOptions::NONE,
         anchor: "X",
         location: at(line),
     }
