@@ -20,7 +20,6 @@
 //! `examples/training_pipeline.toml` overrides some of them and configures
 //! the data pipeline coordinator, which reads its table with `ctx.config()`.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -95,9 +94,8 @@ impl EventRouterCoordinator {
     #[subscribe]
     async fn on_model_promoted(&self, event: &ModelPromoted) -> Result<(), BoxError> {
         self.promoted.fetch_add(1, Ordering::Relaxed);
-        // On a line of its own: the live status line is redrawn in place.
-        // A closed stdout is no reason for the handler to fail.
-        let _ = writeln!(std::io::stdout(), "\n  promoted {}", event.model);
+        // Logged: on a terminal it prints above the live status area.
+        tracing::info!(model = %event.model, "promoted");
         Ok(())
     }
 }

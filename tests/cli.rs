@@ -250,6 +250,70 @@ fn dead_letters_are_listed_and_replayed_through_the_running_process() {
 }
 
 #[test]
+fn dead_letters_survive_a_sigkill_and_the_next_run_takes_them_over() {
+    let dir = data_dir("dlq-durable");
+    let (mut service, _reader) = start_run(
+        &dir,
+        &["run", "--duration", "60"],
+        &[("PIPELINE_REGISTRY_DOWN", "1")],
+    );
+    until(&dir, &["dlq", "list"], |o| {
+        stdout(o).contains("PromotionController::on_model_promoted")
+    });
+    service.0.kill().expect("SIGKILL");
+    service.0.wait().expect("reaped");
+    // The store is the queue's durable copy: the letters outlive the process.
+    let recorded = |run: i64| {
+        let store = coord::StateStore::open_read_only(&dir)
+            .expect("store")
+            .expect("exists");
+        store.dead_letters(run).expect("dead letters")
+    };
+    let before = recorded(1);
+    assert!(!before.is_empty());
+    let killed_events: Vec<u64> = before.iter().map(|l| l.event_id).collect();
+    assert!(
+        before.iter().all(|l| l.meta.is_some()),
+        "each letter keeps its event's metadata"
+    );
+
+    // The next run takes them over: same events, same handler, in its queue.
+    let (mut service, _reader) = start_run(
+        &dir,
+        &["run", "--duration", "60"],
+        &[("PIPELINE_REGISTRY_DOWN", "1")],
+    );
+    let listed = until(&dir, &["dlq", "list"], |o| {
+        stdout(o).contains("PromotionController::on_model_promoted")
+    });
+    let after = recorded(2);
+    for event in &killed_events {
+        assert!(
+            after
+                .iter()
+                .any(|l| l.event_id == *event
+                    && l.handler == "PromotionController::on_model_promoted"),
+            "event {event} was not taken over: {after:?}"
+        );
+    }
+    // And works on them: a replay reaches the handler.
+    let id = stdout(&listed)
+        .lines()
+        .find(|l| l.contains("PromotionController::on_model_promoted"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("an id")
+        .to_owned();
+    let output = cli(&dir, &["dlq", "replay", &id]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    service.0.kill().expect("SIGKILL");
+}
+
+#[test]
 fn validate_passes_and_names_a_misconfigured_daemon() {
     let dir = data_dir("validate");
     let output = cli(&dir, &["validate"]);
@@ -346,7 +410,7 @@ fn unknown_names_get_the_list_of_valid_ones() {
     assert!(text.contains("unrecognized subcommand 'stauts'"), "{text}");
     assert!(
         text.contains(
-            "valid commands: run, status, order, validate, graph, events, critical-chain, dlq"
+            "valid commands: run, status, order, validate, graph, events, plot, critical-chain, dlq"
         ),
         "{text}"
     );

@@ -361,6 +361,72 @@ async fn a_full_dead_letter_queue_drops_its_oldest_letter_and_counts_it() {
     assert_eq!(bus.dead_letters_dropped(), 2);
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_earlier_runs_dead_letters_resume_or_are_kept_with_the_reason() {
+    let bus = coord::EventBus::new(fast_retries());
+    bus.subscribe("adopt::sink", |job: Job| async move {
+        saw(format!("adopt:{}", job.0));
+        Ok::<(), BoxError>(())
+    })
+    .expect("unique");
+    let meta = |id: u64| coord::EventMeta {
+        id: coord::EventId(id),
+        name: "job".into(),
+        timestamp: std::time::SystemTime::now(),
+        source: "external".into(),
+        correlation_id: coord::EventId(id),
+    };
+    let letter = |id: u64, handler: &str, state: DeadLetterState, due_in: u64| coord::DeadLetter {
+        id,
+        handler: handler.to_owned(),
+        meta: meta(id),
+        payload: id.to_string(),
+        attempts: 2,
+        last_error: "disk full".to_owned(),
+        state,
+        next_attempt_at: Some(std::time::SystemTime::now() + Duration::from_secs(due_in)),
+    };
+    let adopted_at = tokio::time::Instant::now();
+    let report = bus.adopt_dead_letters(vec![
+        letter(41, "adopt::sink", DeadLetterState::Retrying, 5),
+        letter(42, "adopt::gone", DeadLetterState::Retrying, 5),
+        letter(43, "adopt::sink", DeadLetterState::Dead, 0),
+    ]);
+    assert_eq!(report.resumed, 2);
+    assert_eq!(report.unresolved.len(), 1);
+    assert!(
+        report.unresolved[0].contains("[coord::E0408] no handler 'adopt::gone'"),
+        "{report:?}"
+    );
+    // The retrying one is redelivered when it was due (5 s, give or take the
+    // wall clock's moment between recording and adopting); the dead one waits.
+    assert_eq!(wait_seen("adopt:", 1).await, ["adopt:41"]);
+    let waited = adopted_at.elapsed();
+    assert!(
+        (Duration::from_secs(4)..=Duration::from_secs(5)).contains(&waited),
+        "{waited:?}"
+    );
+    let letters = bus.dead_letters();
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    let gone = letters
+        .iter()
+        .find(|l| l.handler == "adopt::gone")
+        .expect("kept");
+    assert_eq!(gone.state, DeadLetterState::Dead);
+    assert!(
+        gone.last_error.ends_with("last error: disk full"),
+        "{}",
+        gone.last_error
+    );
+    // A replay of a letter with no handler fails and keeps it.
+    assert!(bus.replay_dead_letter(gone.id).await.is_err());
+    assert_eq!(bus.dead_letters().len(), 2);
+    // A replay of the adopted dead one reaches its handler.
+    let dead = letters.iter().find(|l| l.payload == "43").expect("adopted");
+    bus.replay_dead_letter(dead.id).await.expect("handed over");
+    assert_eq!(wait_seen("adopt:", 2).await, ["adopt:41", "adopt:43"]);
+}
+
 // --- wiring -----------------------------------------------------------------
 
 #[coordinator]

@@ -403,21 +403,21 @@ fn a_frozen_service_is_reported_unresponsive_then_running_again() {
 #[test]
 fn a_database_locked_by_another_process_delays_only_the_recorder() {
     let dir = data_dir("locked");
-    let (mut service, mut reader) = start_run(&dir, &["run", "--duration", "60"], &[]);
+    let (mut service, _stdout, mut log) = start_run_logged(&dir, &["run", "--duration", "60"], &[]);
     let connection = rusqlite::Connection::open(dir.join("coord.db")).expect("sqlite");
     connection
         .execute_batch("BEGIN EXCLUSIVE;")
         .expect("write lock");
     let locked_at = Instant::now();
-    // Events are still handled: the promotion handler prints each model,
-    // one every few seconds. The first line read may have been printed just
-    // before the lock; the second was printed while it was held.
+    // Events are still handled: the promotion handler logs each model, one
+    // every few seconds. The first line read may have been written just
+    // before the lock; the second was written while it was held.
     let mut promotions = 0;
     while promotions < 2 {
         let mut line = String::new();
-        let read = std::io::BufRead::read_line(&mut reader, &mut line).expect("read");
+        let read = std::io::BufRead::read_line(&mut log, &mut line).expect("read");
         assert!(read > 0, "the service ended while the store was locked");
-        promotions += usize::from(line.contains("promoted model-"));
+        promotions += usize::from(line.contains("promoted") && line.contains("model=model-"));
     }
     // While it is locked: the service's heartbeat goes on, and status says
     // the recorder is behind instead of pretending the tables are current.

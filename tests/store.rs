@@ -234,8 +234,9 @@ fn event_counts_and_requests_round_trip() {
             coord::EventCounts {
                 published: 3,
                 delivered: 6,
-                failed: 0,
+                failed: 1,
                 orphaned: 0,
+                dead_lettered: 1,
             },
         ),
         (

@@ -48,9 +48,9 @@ pub use daemons::{
 };
 pub use error::{BoxError, UnknownName};
 pub use events::{
-    BusConfig, DeadLetter, DeadLetterState, Envelope, Event, EventBus, EventCounts, EventId,
-    EventMeta, Handler, HandlerResult, SubscribeError, SubscribingCoordinator, SubscriptionSpec,
-    subscription_specs,
+    AdoptReport, BusConfig, DeadLetter, DeadLetterState, Envelope, Event, EventBus, EventCounts,
+    EventId, EventMeta, Handler, HandlerLatency, HandlerResult, LATENCY_BUCKETS, SubscribeError,
+    SubscribingCoordinator, SubscriptionSpec, subscription_specs,
 };
 pub use interface::{
     AnyCoordinator, Backoff, BoxFuture, ConfigError as CoordinatorConfigError, Coordinator,

@@ -131,11 +131,56 @@ pub(crate) fn init_logging_or(default: &str) -> Result<(), LoggingError> {
         (false, None) => builder
             // Colours only for a person at a terminal, not for a file or a pipe.
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr)
+            .with_writer(AboveLiveArea)
             .try_init(),
         (false, Some(file)) => builder.with_ansi(false).with_writer(file).try_init(),
-        (true, None) => builder.json().with_writer(std::io::stderr).try_init(),
+        (true, None) => builder.json().with_writer(AboveLiveArea).try_init(),
         (true, Some(file)) => builder.json().with_writer(file).try_init(),
     };
     installed.map_err(|_| LoggingError::AlreadyInstalled)
+}
+
+/// The live status area `run` draws at the bottom of a terminal, if any:
+/// log lines are printed above it, never into its row.
+static LIVE_AREA: std::sync::RwLock<Option<indicatif::ProgressBar>> = std::sync::RwLock::new(None);
+
+/// Makes `area` the live area log lines are printed above (`None`: there is none).
+pub(crate) fn set_live_area(area: Option<indicatif::ProgressBar>) {
+    *crate::util::write(&LIVE_AREA) = area;
+}
+
+/// stderr, with each log line printed above the live area when one is drawn.
+struct AboveLiveArea;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for AboveLiveArea {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogLine(Vec::new())
+    }
+}
+
+/// One formatted log line, written out when the formatter is done with it.
+struct LogLine(Vec<u8>);
+
+impl std::io::Write for LogLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        match &*crate::util::read(&LIVE_AREA) {
+            // The area is cleared, the line printed, and the area redrawn below it.
+            Some(area) => area.suspend(|| crate::util::write_stderr(&text)),
+            None => crate::util::write_stderr(&text),
+        }
+    }
 }

@@ -3,9 +3,9 @@
 // Each test binary uses some of these.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The example binary `cargo test` builds next to this test's directory.
@@ -100,35 +100,68 @@ impl Drop for Service {
     }
 }
 
-/// Starts `run` with `args` and reads its stdout until the live view shows
-/// every daemon ready (off a terminal it prints a line per change).
+/// Starts `run` with `args` and waits until `status --json` shows all six
+/// daemons ready; returns the service and its stdout (for the summary).
 pub fn start_run(
     data_dir: &Path,
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> (Service, BufReader<ChildStdout>) {
+    let (service, stdout, _) = spawn_run(data_dir, args, envs, false);
+    (service, stdout)
+}
+
+/// [`start_run`], also returning its log (stderr), at `info` unless `envs` say otherwise.
+pub fn start_run_logged(
+    data_dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Service, BufReader<ChildStdout>, BufReader<ChildStderr>) {
+    let (service, stdout, stderr) = spawn_run(data_dir, args, envs, true);
+    (service, stdout, stderr.expect("piped"))
+}
+
+fn spawn_run(
+    data_dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    log: bool,
+) -> (
+    Service,
+    BufReader<ChildStdout>,
+    Option<BufReader<ChildStderr>>,
+) {
     let mut child = Command::new(example())
         .args(args)
         .env("COORD_DATA_DIR", data_dir)
+        .env("COORD_LOG", "info")
         .env_remove("PIPELINE_DAEMONS")
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if log { Stdio::piped() } else { Stdio::null() })
         .spawn()
         .expect("the main job starts");
-    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
-    let child = Service(child);
-    let mut seen = String::new();
+    let reader = BufReader::new(child.stdout.take().expect("piped"));
+    let log = child.stderr.take().map(BufReader::new);
+    let mut service = Service(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).expect("read") == 0 {
-            panic!("the main job ended before its daemons were ready:\n{seen}");
+        if let Some(exit) = service.0.try_wait().expect("poll") {
+            panic!("the main job ended ({exit}) before its daemons were ready");
         }
-        seen.push_str(&line);
-        let states: Vec<&str> = line.split_whitespace().collect();
-        if states.len() == 6 && states.iter().all(|s| s.ends_with("=ready")) {
-            return (child, reader);
+        let output = cli(data_dir, &["status", "--json"]);
+        if let Ok(status) = serde_json::from_str::<serde_json::Value>(&stdout(&output))
+            && let Some(daemons) = status["daemons"].as_array()
+            && daemons.len() == 6
+            && daemons.iter().all(|d| d["state"] == "ready")
+        {
+            return (service, reader, log);
         }
+        assert!(
+            Instant::now() < deadline,
+            "the main job's daemons were not all ready within 30 s: {}",
+            stdout(&output)
+        );
     }
 }
 

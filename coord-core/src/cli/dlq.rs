@@ -20,8 +20,8 @@ pub(super) async fn dlq(
     action: DlqAction,
     out: &mut String,
 ) -> Result<bool, CliError> {
-    let store = open_existing(app, data_dir)?;
-    let run = latest_run(app, &store)?;
+    let store = open_existing(&app.name, data_dir)?;
+    let run = latest_run(&app.name, &store)?;
     let letters = store.dead_letters(run.id)?;
     match action {
         DlqAction::List => {

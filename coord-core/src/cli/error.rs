@@ -103,6 +103,9 @@ pub enum CliError {
         /// Why the secret could not be read.
         reason: String,
     },
+    /// An environment variable holds something unusable.
+    #[error("[coord::E0810] COORD_HTTP: {0}")]
+    BadEnv(String),
     /// The running process refused a request.
     #[error("[coord::E0807] the running service refused: {0}")]
     Refused(String),

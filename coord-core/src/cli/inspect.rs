@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::status::{RunState, latest_run, liveness, open_existing};
+use super::timeline::{startup_units, timeline_svg};
 use super::{App, CliError};
-use crate::bootstrap::CoordinatorState;
 use crate::error::UnknownName;
 use crate::events::subscription_specs;
-use crate::registry::registry;
 use crate::store::{DATABASE_FILE, StateStore};
 
 /// `events`: declared and wired subscriptions, then the latest run's counts.
@@ -41,7 +40,7 @@ pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<boo
         );
         return Ok(true);
     };
-    let run = latest_run(app, &store)?;
+    let run = latest_run(&app.name, &store)?;
     let records = store.events(run.id)?;
     say!(
         out,
@@ -110,17 +109,6 @@ pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<boo
     Ok(true)
 }
 
-/// A daemon or coordinator on the critical chain.
-struct Unit {
-    name: String,
-    /// When it began starting, ms since the run started.
-    started: Option<i64>,
-    /// When it became ready, ms since the run started.
-    ready: Option<i64>,
-    state: String,
-    deps: Vec<String>,
-}
-
 /// `critical-chain [NAME]`: from `NAME` (or the unit ready last), each step
 /// goes to the dependency that became ready last, as `systemd-analyze critical-chain` does.
 pub(super) fn critical_chain(
@@ -129,55 +117,9 @@ pub(super) fn critical_chain(
     name: Option<&str>,
     out: &mut String,
 ) -> Result<bool, CliError> {
-    let store = open_existing(app, data_dir)?;
-    let run = latest_run(app, &store)?;
-    let origin = run.started_at_ms;
-    let registry = registry();
-    let coordinators = store.coordinators(run.id)?;
-    // Daemons start once bootstrap is over: the coordinator that finished
-    // last is what a daemon with no daemon dependency waited for.
-    let last_coordinator = coordinators
-        .iter()
-        .filter_map(|c| Some((c.started_at_ms? + c.duration_ms?, c.name.clone())))
-        .max()
-        .map(|(_, name)| name);
-    let mut units: Vec<Unit> = coordinators
-        .iter()
-        .map(|c| Unit {
-            name: c.name.clone(),
-            started: c.started_at_ms.map(|t| t - origin),
-            ready: (c.state == CoordinatorState::Ready.as_str())
-                .then_some(())
-                .and_then(|()| Some(c.started_at_ms? + c.duration_ms? - origin)),
-            state: c.state.clone(),
-            deps: registry
-                .coordinator(&c.name)
-                .map(|spec| spec.depends_on.iter().map(|d| (*d).to_owned()).collect())
-                .unwrap_or_default(),
-        })
-        .collect();
-    for d in store.daemons(run.id)? {
-        let mut deps: Vec<String> = registry
-            .daemon(&d.name)
-            .map(|spec| {
-                spec.depends_on
-                    .iter()
-                    .chain(spec.soft_depends_on)
-                    .map(|d| (*d).to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if deps.is_empty() {
-            deps.extend(last_coordinator.clone());
-        }
-        units.push(Unit {
-            name: d.name,
-            started: d.first_started_at_ms.map(|t| t - origin),
-            ready: d.first_ready_at_ms.map(|t| t - origin),
-            state: d.state,
-            deps,
-        });
-    }
+    let store = open_existing(&app.name, data_dir)?;
+    let run = latest_run(&app.name, &store)?;
+    let units = startup_units(&store, &run)?;
     let find = |name: &str| units.iter().find(|u| u.name == name);
     let target = match name {
         Some(name) => find(name).ok_or_else(|| {
@@ -245,4 +187,16 @@ pub(super) fn critical_chain(
         }
     }
     Ok(target.ready.is_some())
+}
+
+/// `plot`: the latest run's startup timeline as SVG on stdout.
+pub(super) fn plot(app: &App, data_dir: &Path, out: &mut String) -> Result<bool, CliError> {
+    let store = open_existing(&app.name, data_dir)?;
+    let run = latest_run(&app.name, &store)?;
+    let units = startup_units(&store, &run)?;
+    out.push_str(&timeline_svg(
+        &units,
+        &format!("{} run {}: startup", app.name, run.id),
+    ));
+    Ok(true)
 }

@@ -25,12 +25,14 @@ macro_rules! say {
 
 mod dlq;
 mod error;
+mod http;
 mod inspect;
 mod live_view;
 mod recorder;
 mod registry_view;
 mod serve;
 mod status;
+mod timeline;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -149,6 +151,7 @@ impl Cli {
                 }
                 args.profile = args.profile.take().or(top_level.profile);
                 args.duration = args.duration.or(top_level.duration);
+                args.http = args.http.or(top_level.http);
             }
             Some(other) => {
                 return Err(conflict(format!(
@@ -171,6 +174,9 @@ impl RunArgs {
         }
         if self.duration.is_some() {
             flags.push("--duration");
+        }
+        if self.http.is_some() {
+            flags.push("--http");
         }
         flags
     }
@@ -205,6 +211,8 @@ enum Command {
     },
     /// Event subscriptions, orphaned and unused events, and the latest run's counts
     Events,
+    /// The latest run's startup timeline as SVG, one bar per unit (`plot > startup.svg`)
+    Plot,
     /// The chain of dependencies that set the latest run's time to ready
     CriticalChain {
         /// The daemon or coordinator to trace (default: the last one to become ready).
@@ -228,6 +236,7 @@ impl Command {
             Command::Graph { .. } => "graph",
             Command::Events => "events",
             Command::CriticalChain { .. } => "critical-chain",
+            Command::Plot => "plot",
             Command::Dlq { .. } => "dlq",
         }
     }
@@ -241,6 +250,10 @@ struct RunArgs {
     /// Stop after this many seconds instead of waiting for a signal.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     duration: Option<Duration>,
+    /// Serve /livez, /readyz, /metrics, /status and a status page here
+    /// (a port binds 127.0.0.1; `COORD_HTTP` when not given; off by default).
+    #[arg(long, value_name = "ADDR", value_parser = http::parse_address)]
+    http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,6 +374,7 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
             Ok(true)
         }
         Command::Events => inspect::events(app, &data_dir, &mut out),
+        Command::Plot => inspect::plot(app, &data_dir, &mut out),
         Command::CriticalChain { name } => {
             inspect::critical_chain(app, &data_dir, name.as_deref(), &mut out)
         }

@@ -136,6 +136,8 @@ pub(super) struct Recorder {
     history_now: bool,
     events_written: Option<std::collections::BTreeMap<&'static str, EventCounts>>,
     letters_written: HashMap<u64, LetterWritten>,
+    /// The queue's version when `letters_written` was taken.
+    letters_version: u64,
     row_heartbeat_due: Instant,
     retention_due: Instant,
     busy_reported: bool,
@@ -168,6 +170,7 @@ impl Recorder {
             history_now: false,
             events_written: None,
             letters_written: HashMap::new(),
+            letters_version: u64::MAX,
             row_heartbeat_due: now + ROW_HEARTBEAT_INTERVAL,
             retention_due: now + RETENTION_INTERVAL,
             busy_reported: false,
@@ -234,11 +237,26 @@ impl Recorder {
         let subscriptions = bus.subscriptions();
         let counts = history.then(|| bus.counts());
         let events_due = counts.is_some() && self.events_written != counts;
-        let (letters_changed, letters_removed, letters_now) = if history {
-            self.dead_letter_changes(bus.dead_letters())
-        } else {
-            Default::default()
-        };
+        // Dead letters: a new one, or one that went dead, is written at once
+        // (the store is the queue's durable copy); retries and removals wait
+        // for the history's turn.
+        let version = bus.dead_letters_version();
+        let (letters_changed, letters_removed, letters_now) =
+            if history || version != self.letters_version {
+                let (changed, removed, now) = self.dead_letter_changes(bus.dead_letters());
+                let urgent = changed.iter().any(|l| {
+                    self.letters_written.get(&l.id).is_none_or(|w| {
+                        l.state == DeadLetterState::Dead && w.state != DeadLetterState::Dead
+                    })
+                });
+                if history || urgent {
+                    (changed, removed, Some(now))
+                } else {
+                    Default::default()
+                }
+            } else {
+                Default::default()
+            };
         let heartbeat = now >= self.row_heartbeat_due;
         let tick = Tick {
             transitions: &transitions,
@@ -278,7 +296,10 @@ impl Recorder {
                     if events_due {
                         self.events_written = counts;
                     }
+                }
+                if let Some(letters_now) = letters_now {
                     self.letters_written = letters_now;
+                    self.letters_version = version;
                 }
                 if heartbeat {
                     self.row_heartbeat_due = now + ROW_HEARTBEAT_INTERVAL;

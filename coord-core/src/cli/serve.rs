@@ -21,6 +21,7 @@ use super::{App, CliError, RunArgs};
 use crate::config::ServiceConfig;
 use crate::coordination::shutdown_signal;
 use crate::daemons::DaemonState;
+use crate::events::DeadLetter;
 use crate::store::{self, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError};
 use crate::util::now_ms;
 
@@ -62,6 +63,8 @@ pub(super) async fn run(
         Ok(deleted) => tracing::debug!(deleted, "old history deleted"),
         Err(error) => tracing::warn!(%error, "cannot delete old history"),
     }
+    // The last run's dead letters are taken over once handlers are wired.
+    let inherited = inherited_dead_letters(&store);
     let run = store.begin_run()?;
     store.describe_run(run, &app.name, args.profile.as_deref())?;
     owner.set_run(run).map_err(|source| {
@@ -126,7 +129,45 @@ pub(super) async fn run(
             source,
         })?;
 
+    let http = match http_address(&args)? {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| CliError::Io {
+                    what: "cannot listen for HTTP (--http / COORD_HTTP)",
+                    source,
+                })?;
+            let bound = listener.local_addr().unwrap_or(address);
+            tracing::info!(address = %bound, "serving /livez /readyz /metrics /status and the status page");
+            say!(out, "status page: http://{bound}/");
+            super::emit(&out);
+            out.clear();
+            Some(tokio::spawn(super::http::serve(
+                listener,
+                app.name.clone(),
+                dir.clone(),
+                coordination.clone(),
+                manager.clone(),
+                stopping.clone(),
+            )))
+        }
+        None => None,
+    };
+
     let bootstrap = coordination.bootstrap().await;
+    if let Some((from, letters)) = inherited {
+        let count = letters.len();
+        let report = coordination.events().adopt_dead_letters(letters);
+        tracing::info!(
+            from_run = from,
+            resumed = report.resumed,
+            kept_dead = report.unresolved.len(),
+            "took over {count} dead letter(s) of the last run"
+        );
+        for letter in &report.unresolved {
+            tracing::warn!(%letter, "dead letter kept as dead: its handler cannot take it");
+        }
+    }
     // A send fails only if the recorder is gone; its own log says why.
     let _ = jobs.send(Job::Bootstrap(bootstrap.status.clone()));
     let start = match &args.profile {
@@ -164,6 +205,13 @@ pub(super) async fn run(
     let coordinators_stopped = coordination.shutdown().await;
     stopping.cancel();
     let _ = heartbeat.await;
+    if let Some(server) = http {
+        match server.await {
+            Ok(Err(error)) => tracing::warn!(%error, "the HTTP server ended with an error"),
+            Err(error) => tracing::warn!(%error, "the HTTP server panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
 
     let failed: Vec<&'static str> = manager
         .status()
@@ -202,7 +250,7 @@ pub(super) async fn run(
     };
 
     // The summary comes first: it is printed even if the store cannot take the end.
-    say!(out, "\n\nsummary ({ended_by}): {outcome}");
+    say!(out, "\nsummary ({ended_by}): {outcome}");
     say!(
         out,
         "  coordinators initialised: {}",
@@ -283,6 +331,45 @@ pub(super) async fn run(
     // The lock goes last: until here, this process owns the directory.
     drop(owner);
     Ok(clean && recorded.is_ok())
+}
+
+/// `--http`, else `COORD_HTTP`, else none.
+fn http_address(args: &RunArgs) -> Result<Option<std::net::SocketAddr>, CliError> {
+    if let Some(address) = args.http {
+        return Ok(Some(address));
+    }
+    match std::env::var("COORD_HTTP") {
+        Ok(text) if !text.trim().is_empty() => super::http::parse_address(text.trim())
+            .map(Some)
+            .map_err(CliError::BadEnv),
+        _ => Ok(None),
+    }
+}
+
+/// The last run's dead letters (with its id), if it left any: the store's
+/// are the durable copy, so a crash or a restart loses none. A store that
+/// cannot give them is reported and the run goes on.
+fn inherited_dead_letters(store: &StateStore) -> Option<(i64, Vec<DeadLetter>)> {
+    let read = store.latest_run().and_then(|last| match last {
+        Some(last) => store
+            .dead_letters(last.id)
+            .map(|records| Some((last.id, records))),
+        None => Ok(None),
+    });
+    match read {
+        Ok(Some((run, records))) if !records.is_empty() => Some((
+            run,
+            records
+                .iter()
+                .map(|record| record.to_dead_letter())
+                .collect(),
+        )),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the last run's dead letters; they stay in the store");
+            None
+        }
+    }
 }
 
 /// Rewrites the owner record every [`HEARTBEAT_PERIOD`] until stopped.

@@ -14,18 +14,18 @@ use crate::util::now_ms;
 
 /// Opens the store of an existing data directory to look at it: read-only,
 /// creating and changing nothing.
-pub(super) fn open_existing(app: &App, data_dir: &Path) -> Result<StateStore, CliError> {
+pub(super) fn open_existing(app: &str, data_dir: &Path) -> Result<StateStore, CliError> {
     StateStore::open_read_only(data_dir)?.ok_or_else(|| CliError::NoStore {
         path: std::path::absolute(data_dir.join(DATABASE_FILE))
             .unwrap_or_else(|_| data_dir.join(DATABASE_FILE)),
-        app: app.name.clone(),
+        app: app.to_owned(),
     })
 }
 
-pub(super) fn latest_run(app: &App, store: &StateStore) -> Result<RunRecord, CliError> {
+pub(super) fn latest_run(app: &str, store: &StateStore) -> Result<RunRecord, CliError> {
     store.latest_run()?.ok_or_else(|| CliError::NoRun {
         path: store.path().to_path_buf(),
-        app: app.name.clone(),
+        app: app.to_owned(),
     })
 }
 
@@ -101,7 +101,7 @@ pub(super) fn liveness(run: &RunRecord, store: &StateStore) -> Liveness {
 
 /// What `status --json` prints.
 #[derive(serde::Serialize)]
-struct StatusView {
+pub(super) struct StatusView {
     store: String,
     run: RunRecord,
     state: RunState,
@@ -112,7 +112,7 @@ struct StatusView {
     healthy: bool,
 }
 
-fn status_view(app: &App, store: &StateStore) -> Result<StatusView, CliError> {
+pub(super) fn status_view(app: &str, store: &StateStore) -> Result<StatusView, CliError> {
     let run = latest_run(app, store)?;
     let daemons = store.daemons(run.id)?;
     let liveness = liveness(&run, store);
@@ -272,12 +272,12 @@ async fn status_loop(
     json: bool,
     watch: bool,
 ) -> Result<bool, CliError> {
-    let store = open_existing(app, data_dir)?;
+    let store = open_existing(&app.name, data_dir)?;
     let mut healthy;
     let mut out = String::new();
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
-        let view = status_view(app, &store)?;
+        let view = status_view(&app.name, &store)?;
         healthy = view.healthy;
         if watch && !json {
             // Clear the screen and home the cursor: each refresh replaces the last.

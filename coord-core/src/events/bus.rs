@@ -23,6 +23,7 @@ use tokio::sync::{Notify, mpsc};
 use super::dead_letter::DeadEntry;
 use super::event::{Envelope, Event, EventId, EventMeta};
 use super::handling::with_handling;
+use super::latency::{HandlerLatency, Latency};
 use super::topic::{
     Handler, Prepared, Subscriber, SubscriberShared, Topic, TopicEntry, TypeIdHash, Work,
     downcast_topic,
@@ -76,6 +77,8 @@ pub struct EventCounts {
     pub delivered: u64,
     /// Handler calls that failed, panicked or timed out.
     pub failed: u64,
+    /// Deliveries that went to the dead-letter queue (once each, however often retried).
+    pub dead_lettered: u64,
 }
 
 /// Why a handler could not be attached.
@@ -104,6 +107,10 @@ pub(super) struct BusInner {
     pub(super) retry_seed: Mutex<u64>,
     /// Entries in `dead`, so workers skip its lock while it is empty.
     pub(super) dead_count: Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether handler calls are timed (`measure_handler_latency`).
+    pub(super) measure_latency: Arc<std::sync::atomic::AtomicBool>,
+    /// Bumped on every change of `dead`.
+    pub(super) dead_version: AtomicU64,
     /// Entries dropped because the queue was full.
     pub(super) dead_dropped: AtomicU64,
     pub(super) retry_task_started: std::sync::atomic::AtomicBool,
@@ -143,6 +150,8 @@ impl EventBus {
                 retry_seed: Mutex::new(0x9e37_79b9_7f4a_7c15),
                 dead_count: Arc::default(),
                 dead_dropped: AtomicU64::new(0),
+                dead_version: AtomicU64::new(0),
+                measure_latency: Arc::default(),
                 retry_task_started: std::sync::atomic::AtomicBool::new(false),
             }),
         }
@@ -206,6 +215,8 @@ impl EventBus {
             timeout: self.inner.config.handler_timeout,
             bus: Arc::downgrade(&self.inner),
             pending: std::sync::atomic::AtomicUsize::new(0),
+            latency: Latency::new(Arc::clone(&self.inner.measure_latency)),
+            event: E::NAME,
         });
         let worker = tokio::spawn(run_worker::<E>(
             receiver,
@@ -276,6 +287,7 @@ impl EventBus {
                     topic.counts.failed.fetch_add(1, Ordering::Relaxed);
                     let retry = retry_for(subscriber, Arc::clone(&envelope));
                     self.dead_letter(
+                        &topic.counts,
                         &subscriber.shared.name,
                         &envelope,
                         "[coord::E0404] the subscriber's queue is full".to_owned(),
@@ -379,10 +391,29 @@ impl EventBus {
                         orphaned: e.counts.orphaned.load(Ordering::Relaxed),
                         delivered: e.counts.delivered.load(Ordering::Relaxed),
                         failed: e.counts.failed.load(Ordering::Relaxed),
+                        dead_lettered: e.counts.dead_lettered.load(Ordering::Relaxed),
                     },
                 )
             })
             .collect()
+    }
+
+    /// Starts (or stops) timing handler calls, for `handler_latencies`.
+    pub fn measure_handler_latency(&self, on: bool) {
+        self.inner
+            .measure_latency
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long each handler's calls took since measuring began, by handler.
+    pub fn handler_latencies(&self) -> Vec<HandlerLatency> {
+        let topics = util::read(&self.inner.topics);
+        let mut all: Vec<HandlerLatency> = topics
+            .values()
+            .flat_map(|entry| (entry.latencies)(&entry.topic))
+            .collect();
+        all.sort_by(|a, b| a.handler.cmp(&b.handler));
+        all
     }
 
     /// Logs the subscription table, orphaned events and unused subscriptions.

@@ -10,8 +10,10 @@ use tokio::time::Instant;
 
 use super::bus::{BusInner, EventBus};
 use super::event::{Envelope, Event, EventId, EventMeta};
+use super::topic::{Counters, downcast_topic};
+use super::worker::retry_for;
 use crate::interface::BoxFuture;
-use crate::util::{backoff_delay, lock};
+use crate::util::{self, backoff_delay, lock};
 
 /// Where a dead letter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -43,6 +45,46 @@ pub struct DeadLetter {
     pub next_attempt_at: Option<SystemTime>,
 }
 
+/// What adopting an earlier run's dead letters did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdoptReport {
+    /// Letters back with their handlers (retrying ones resume when due).
+    pub resumed: usize,
+    /// Letters kept as dead because their event, handler or payload is gone:
+    /// `handler (event id): reason`.
+    pub unresolved: Vec<String>,
+}
+
+/// Turns a recorded letter back into a redelivery to its handler, for the
+/// topic of event type `E`; `#[subscribe]` handlers are found by name.
+pub(super) fn revive<E: Event>(
+    topic: &Box<dyn std::any::Any + Send + Sync>,
+    letter: &DeadLetter,
+) -> Result<Retry, String> {
+    let topic = downcast_topic::<E>(topic);
+    let subscriber = topic
+        .subscribers
+        .iter()
+        .find(|s| *s.shared.name == *letter.handler)
+        .ok_or_else(|| {
+            format!(
+                "[coord::E0408] no handler '{}' for event '{}' in this run (renamed or removed)",
+                letter.handler, letter.meta.name
+            )
+        })?;
+    let event: E = serde_json::from_str(&letter.payload).map_err(|error| {
+        format!(
+            "[coord::E0409] the recorded payload no longer reads as event '{}': {error}",
+            letter.meta.name
+        )
+    })?;
+    let envelope = Arc::new(Envelope {
+        meta: letter.meta.clone(),
+        event,
+    });
+    Ok(retry_for(subscriber, envelope))
+}
+
 pub(super) type Retry = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 pub(super) struct DeadEntry {
@@ -62,15 +104,95 @@ impl EventBus {
 
     /// Delivers a dead letter once more now; on success it leaves the queue.
     pub async fn replay_dead_letter(&self, id: u64) -> Result<(), String> {
-        let retry = lock(&self.inner.dead)
-            .get(&id)
-            .map(|e| Arc::clone(&e.retry))
+        let entry = lock(&self.inner.dead)
+            .remove(&id)
             .ok_or_else(|| format!("[coord::E0406] no dead letter with id {id}"))?;
+        self.inner.dead_count.fetch_sub(1, Ordering::Relaxed);
+        self.touched();
         // Enqueued again: the worker's own outcome decides whether it returns.
-        if lock(&self.inner.dead).remove(&id).is_some() {
-            self.inner.dead_count.fetch_sub(1, Ordering::Relaxed);
+        let result = (entry.retry)().await;
+        if result.is_err() {
+            // Not handed over (its handler is gone): it stays in the queue.
+            lock(&self.inner.dead).insert(id, entry);
+            self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
+            self.touched();
         }
-        retry().await
+        result
+    }
+
+    /// Changes whenever the queue does: lets a recorder skip reading an
+    /// unchanged queue.
+    pub fn dead_letters_version(&self) -> u64 {
+        self.inner.dead_version.load(Ordering::Relaxed)
+    }
+
+    fn touched(&self) {
+        self.inner.dead_version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes over the dead letters an earlier run left (`StateStore` keeps
+    /// them): each goes back to its handler, found by name, with its
+    /// attempts and state, and a retrying one resumes when it was due. A
+    /// letter whose event or handler is not in this run, or whose payload no
+    /// longer reads as its event, is kept as `dead` with the reason, for
+    /// `dlq list` and `purge`, never dropped.
+    pub fn adopt_dead_letters(&self, letters: Vec<DeadLetter>) -> AdoptReport {
+        let mut report = AdoptReport::default();
+        let mut adopted = Vec::with_capacity(letters.len());
+        {
+            let topics = util::read(&self.inner.topics);
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            for mut letter in letters {
+                let revived = topics
+                    .values()
+                    .find(|entry| entry.name == letter.meta.name)
+                    .ok_or_else(|| {
+                        format!(
+                            "[coord::E0408] event '{}' has no subscriber in this run",
+                            letter.meta.name
+                        )
+                    })
+                    .and_then(|entry| (entry.revive)(&entry.topic, &letter));
+                match revived {
+                    Ok(retry) => {
+                        report.resumed += 1;
+                        let due = (letter.state == DeadLetterState::Retrying).then(|| {
+                            let wait = letter
+                                .next_attempt_at
+                                .and_then(|at| at.duration_since(wall).ok())
+                                .unwrap_or_default();
+                            now + wait
+                        });
+                        adopted.push((letter, due, retry));
+                    }
+                    Err(reason) => {
+                        report
+                            .unresolved
+                            .push(format!("{} ({}): {reason}", letter.handler, letter.meta.id));
+                        letter.state = DeadLetterState::Dead;
+                        letter.next_attempt_at = None;
+                        letter.last_error = format!("{reason}; last error: {}", letter.last_error);
+                        let retry: Retry = Arc::new(move || {
+                            let reason = reason.clone();
+                            Box::pin(async move { Err(reason) })
+                        });
+                        adopted.push((letter, None, retry));
+                    }
+                }
+            }
+        }
+        let mut dead = lock(&self.inner.dead);
+        for (mut letter, due, retry) in adopted {
+            let id = self.inner.next_dead.fetch_add(1, Ordering::Relaxed);
+            letter.id = id;
+            dead.insert(id, DeadEntry { letter, due, retry });
+            self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(dead);
+        self.touched();
+        self.ensure_retry_task();
+        self.inner.dead_changed.notify_one();
+        report
     }
 
     /// Dead letters dropped so far because the queue was full.
@@ -85,12 +207,14 @@ impl EventBus {
         dead.retain(|_, e| e.letter.state != DeadLetterState::Dead);
         let purged = before - dead.len();
         self.inner.dead_count.fetch_sub(purged, Ordering::Relaxed);
+        self.touched();
         purged
     }
 
     /// Records a failed delivery; schedules its retry or marks it dead.
     pub(super) fn dead_letter<E: Event>(
         &self,
+        counts: &Counters,
         handler: &str,
         envelope: &Envelope<E>,
         error: String,
@@ -148,6 +272,7 @@ impl EventBus {
                 }
             }
             self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
+            counts.dead_lettered.fetch_add(1, Ordering::Relaxed);
         }
         dead.insert(
             id,
@@ -168,6 +293,7 @@ impl EventBus {
             },
         );
         drop(dead);
+        self.touched();
         self.ensure_retry_task();
         self.inner.dead_changed.notify_one();
     }
@@ -176,9 +302,11 @@ impl EventBus {
         let mut dead = lock(&self.inner.dead);
         let before = dead.len();
         dead.retain(|_, e| !(e.letter.meta.id == id && e.letter.handler == handler));
-        self.inner
-            .dead_count
-            .fetch_sub(before - dead.len(), Ordering::Relaxed);
+        let removed = before - dead.len();
+        if removed > 0 {
+            self.inner.dead_count.fetch_sub(removed, Ordering::Relaxed);
+            self.touched();
+        }
     }
 
     fn ensure_retry_task(&self) {

@@ -17,13 +17,15 @@ mod bus;
 mod dead_letter;
 mod event;
 mod handling;
+mod latency;
 mod subscription;
 mod topic;
 mod worker;
 
 pub use bus::{BusConfig, EventBus, EventCounts, SubscribeError};
-pub use dead_letter::{DeadLetter, DeadLetterState};
+pub use dead_letter::{AdoptReport, DeadLetter, DeadLetterState};
 pub use event::{Envelope, Event, EventId, EventMeta};
+pub use latency::{HandlerLatency, LATENCY_BUCKETS};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
     subscribe_method, subscription_specs,

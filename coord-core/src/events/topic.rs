@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::bus::BusInner;
+use super::dead_letter::{DeadLetter, Retry, revive};
 use super::event::{Envelope, Event};
+use super::latency::{HandlerLatency, Latency};
 use crate::error::BoxError;
 use crate::interface::BoxFuture;
 
@@ -61,7 +63,11 @@ pub(super) enum Work<E> {
     /// Run the handler on this event.
     Deliver(Arc<Envelope<E>>),
     /// Finish a handler call a publisher started inline and that had to wait.
-    Finish(Arc<Envelope<E>>, BoxFuture<'static, Result<(), String>>),
+    Finish(
+        Arc<Envelope<E>>,
+        BoxFuture<'static, Result<(), String>>,
+        Option<std::time::Instant>,
+    ),
 }
 
 /// What a subscriber's publishers and worker share.
@@ -77,6 +83,10 @@ pub(super) struct SubscriberShared {
     /// may run the handler inline; anything else queues behind it, so one
     /// subscriber's handler never runs twice at once and order is kept.
     pub(super) pending: std::sync::atomic::AtomicUsize,
+    /// How long its calls take, while measured.
+    pub(super) latency: Latency,
+    /// The event type it handles.
+    pub(super) event: &'static str,
 }
 
 pub(super) struct Subscriber<E> {
@@ -115,6 +125,10 @@ pub(super) struct TopicEntry {
     pub(super) counts: Arc<Counters>,
     /// `remove_owner::<E>` for this entry's `E`.
     pub(super) remove_owner: fn(&mut Box<dyn Any + Send + Sync>, &str),
+    /// The latency of each of its subscribers' calls.
+    pub(super) latencies: fn(&Box<dyn Any + Send + Sync>) -> Vec<HandlerLatency>,
+    /// `dead_letter::revive::<E>` for this entry's `E`.
+    pub(super) revive: fn(&Box<dyn Any + Send + Sync>, &DeadLetter) -> Result<Retry, String>,
 }
 
 impl TopicEntry {
@@ -129,6 +143,8 @@ impl TopicEntry {
             handlers: Vec::new(),
             counts,
             remove_owner: remove_owner::<E>,
+            revive: revive::<E>,
+            latencies: latencies::<E>,
         }
     }
 }
@@ -139,6 +155,8 @@ pub(super) struct Counters {
     pub(super) orphaned: AtomicU64,
     pub(super) delivered: AtomicU64,
     pub(super) failed: AtomicU64,
+    /// Deliveries that entered the dead-letter queue.
+    pub(super) dead_lettered: AtomicU64,
 }
 
 // Takes the Box itself: a `&Box<dyn Any>` passed where `&dyn Any` is expected
@@ -168,4 +186,13 @@ pub(super) fn remove_owner<E: Event>(topic: &mut Box<dyn Any + Send + Sync>, own
         subscribers: kept,
         counts,
     }));
+}
+
+/// Each subscriber's latency, from a topic of event type `E`.
+fn latencies<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<HandlerLatency> {
+    downcast_topic::<E>(topic)
+        .subscribers
+        .iter()
+        .map(|s| s.shared.latency.snapshot(&s.shared.name, s.shared.event))
+        .collect()
 }

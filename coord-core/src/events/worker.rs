@@ -51,10 +51,14 @@ pub(super) async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<
                 continue;
             }
             inline.owner.set(shared.owner);
+            let started = shared.latency.start();
             let mut call = (subscriber.handler)(envelope);
             // A noop waker is enough: the worker polls a waiting call again at once.
             let polled = Pin::new(&mut CatchUnwind(call.as_mut()))
                 .poll(&mut Context::from_waker(std::task::Waker::noop()));
+            if polled.is_ready() {
+                shared.latency.record(started);
+            }
             match polled {
                 Poll::Ready(Ok(Ok(()))) => {
                     delivered += 1;
@@ -75,7 +79,10 @@ pub(super) async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<
                     let call: BoxFuture<'static, Result<(), String>> = Box::pin(caught(
                         HANDLING.scope((envelope.meta.clone(), shared.owner), call),
                     ));
-                    queued.push((subscriber, Work::Finish(Arc::clone(envelope), call)));
+                    queued.push((
+                        subscriber,
+                        Work::Finish(Arc::clone(envelope), call, started),
+                    ));
                 }
             }
         }
@@ -143,7 +150,13 @@ impl SubscriberShared {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);
                 if let Some(inner) = self.bus.upgrade() {
                     let retry = retry_for(subscriber, Arc::clone(envelope));
-                    EventBus { inner }.dead_letter(&self.name, envelope, error, retry);
+                    EventBus { inner }.dead_letter(
+                        &self.counts,
+                        &self.name,
+                        envelope,
+                        error,
+                        retry,
+                    );
                 }
             }
         }
@@ -159,12 +172,14 @@ pub(super) async fn run_worker<E: Event>(
     while let Some(work) = queue.recv().await {
         let (envelope, result) = match work {
             Work::Deliver(envelope) => {
+                let started = shared.latency.start();
                 let call =
                     HANDLING.scope((envelope.meta.clone(), shared.owner), handler(&envelope));
                 let result = run_handler(call, shared.timeout).await;
+                shared.latency.record(started);
                 (envelope, result)
             }
-            Work::Finish(envelope, call) => {
+            Work::Finish(envelope, call, started) => {
                 let result = match tokio::time::timeout(shared.timeout, call).await {
                     Ok(result) => result,
                     Err(_) => Err(format!(
@@ -172,6 +187,7 @@ pub(super) async fn run_worker<E: Event>(
                         shared.timeout
                     )),
                 };
+                shared.latency.record(started);
                 (envelope, result)
             }
         };

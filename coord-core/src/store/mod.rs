@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+mod dead_letters;
 mod error;
 mod files;
 mod open;
@@ -24,6 +25,7 @@ mod runs;
 mod schema;
 mod service;
 
+pub use dead_letters::{DeadLetterChanges, DeadLetterRecord};
 pub use error::StoreError;
 pub use files::DEFAULT_FILE_MODE;
 pub use open::{data_dir_from_env, file_mode, prepare_data_dir};
@@ -34,9 +36,7 @@ pub use owner::{
 pub use retention::Retention;
 pub use runs::{DaemonRecord, RunRecord};
 use runs::{insert_transition, upsert_daemon_state};
-pub use service::{
-    CommandRecord, CoordinatorRecord, DeadLetterChanges, DeadLetterRecord, EventRecord, Tick,
-};
+pub use service::{CommandRecord, CoordinatorRecord, EventRecord, Tick};
 
 /// The data directory when `COORD_DATA_DIR` is not set, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "data/coordination";
@@ -45,7 +45,7 @@ pub const DATABASE_FILE: &str = "coord.db";
 /// Marks a SQLite file as coord's (`PRAGMA application_id`, "CORD").
 const APPLICATION_ID: i32 = 0x434f_5244;
 /// The schema version this coord writes and reads.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The state store of one data directory.
 #[derive(Debug)]

@@ -94,8 +94,16 @@ const V3: &str = "
     CREATE INDEX IF NOT EXISTS daemon_transitions_by_run ON daemon_transitions (run_id, id);
     CREATE INDEX IF NOT EXISTS commands_by_run ON commands (run_id, done_at);";
 
+/// Version 4: what a dead letter needs to be delivered again by the next
+/// run (its event's metadata, and when a retrying one is due), and how many
+/// deliveries of each event went to the dead-letter queue.
+const V4: &str = "
+    ALTER TABLE dead_letters ADD COLUMN meta TEXT;
+    ALTER TABLE dead_letters ADD COLUMN next_attempt_at INTEGER;
+    ALTER TABLE event_stats ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0;";
+
 /// Every migration, in order; entry `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Table -> its columns, as the migrations leave them.
 type Shape = BTreeMap<String, Vec<String>>;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::dead_letters::{DeadLetterChanges, write_dead_letters};
 use super::{StateStore, StoreError, insert_transition, upsert_daemon_state};
 use crate::daemons::{DaemonStatus, DaemonTransition};
-use crate::events::{DeadLetter, DeadLetterState, EventCounts};
+use crate::events::EventCounts;
 use crate::util::{now_ms, system_time_ms};
 
 /// A coordinator's recorded bootstrap result.
@@ -35,27 +36,6 @@ pub struct EventRecord {
     pub handlers: Vec<String>,
     /// Published, delivered, failed, orphaned.
     pub counts: EventCounts,
-}
-
-/// A dead letter as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DeadLetterRecord {
-    /// Its id in the running process's queue.
-    pub id: u64,
-    /// The handler that failed.
-    pub handler: String,
-    /// The event's name.
-    pub event: String,
-    /// The event's id.
-    pub event_id: u64,
-    /// `retrying` or `dead`.
-    pub state: String,
-    /// Deliveries so far.
-    pub attempts: u32,
-    /// Why the last one failed.
-    pub last_error: String,
-    /// The event as JSON.
-    pub payload: String,
 }
 
 /// A request left for the running process, and its answer once carried out.
@@ -102,32 +82,6 @@ impl Tick<'_> {
             && self.events.is_none()
             && self.dead_letters.is_empty()
             && !self.heartbeat
-    }
-}
-
-/// What changed in the dead-letter queue since it was last written.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DeadLetterChanges<'a> {
-    /// Letters that are new, or whose state, attempts or error changed.
-    pub changed: &'a [DeadLetter],
-    /// Ids of letters no longer in the queue (replayed, purged, delivered, dropped).
-    pub removed: &'a [u64],
-}
-
-impl DeadLetterChanges<'_> {
-    /// Whether nothing changed.
-    pub fn is_empty(&self) -> bool {
-        self.changed.is_empty() && self.removed.is_empty()
-    }
-}
-
-impl DeadLetterState {
-    /// The state as the store and the CLI spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Retrying => "retrying",
-            Self::Dead => "dead",
-        }
     }
 }
 
@@ -239,7 +193,8 @@ impl StateStore {
         let connection = self.lock();
         let mut query = connection
             .prepare(
-                "SELECT event, handlers, published, delivered, failed, orphaned FROM event_stats
+                "SELECT event, handlers, published, delivered, failed, orphaned, dead_lettered
+                 FROM event_stats
                  WHERE run_id = ?1 ORDER BY event",
             )
             .map_err(|e| self.sql(e))?;
@@ -258,66 +213,12 @@ impl StateStore {
                         delivered: r.get::<_, i64>(3)? as u64,
                         failed: r.get::<_, i64>(4)? as u64,
                         orphaned: r.get::<_, i64>(5)? as u64,
+                        dead_lettered: r.get::<_, i64>(6)? as u64,
                     },
                 })
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
-    }
-
-    /// Replaces run `run_id`'s recorded dead-letter queue with `letters`.
-    pub fn record_dead_letters(
-        &self,
-        run_id: i64,
-        letters: &[DeadLetter],
-    ) -> Result<(), StoreError> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction().map_err(|e| self.sql(e))?;
-        transaction
-            .execute("DELETE FROM dead_letters WHERE run_id = ?1", [run_id])
-            .map_err(|e| self.sql(e))?;
-        let changes = DeadLetterChanges {
-            changed: letters,
-            removed: &[],
-        };
-        write_dead_letters(&transaction, run_id, changes).map_err(|e| self.sql(e))?;
-        transaction.commit().map_err(|e| self.sql(e))
-    }
-
-    /// Run `run_id`'s recorded dead letters, oldest first.
-    pub fn dead_letters(&self, run_id: i64) -> Result<Vec<DeadLetterRecord>, StoreError> {
-        let connection = self.lock();
-        let mut query = connection
-            .prepare(
-                "SELECT id, handler, event, event_id, state, attempts, last_error, payload
-                 FROM dead_letters WHERE run_id = ?1 ORDER BY id",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = query
-            .query_map([run_id], |r| {
-                Ok(DeadLetterRecord {
-                    id: r.get::<_, i64>(0)? as u64,
-                    handler: r.get(1)?,
-                    event: r.get(2)?,
-                    event_id: r.get::<_, i64>(3)? as u64,
-                    state: r.get(4)?,
-                    attempts: r.get(5)?,
-                    last_error: r.get(6)?,
-                    payload: r.get(7)?,
-                })
-            })
-            .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
-    }
-
-    /// Deletes run `run_id`'s recorded dead letters in state `dead`; returns how many.
-    pub fn purge_recorded_dead_letters(&self, run_id: i64) -> Result<usize, StoreError> {
-        self.lock()
-            .execute(
-                "DELETE FROM dead_letters WHERE run_id = ?1 AND state = 'dead'",
-                [run_id],
-            )
-            .map_err(|e| self.sql(e))
     }
 
     /// Leaves a request for run `run_id`'s process, signed with its secret
@@ -408,8 +309,8 @@ fn write_events(
         let c = counts.get(event).cloned().unwrap_or_default();
         connection.execute(
             "INSERT OR REPLACE INTO event_stats
-             (run_id, event, handlers, published, delivered, failed, orphaned)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             (run_id, event, handlers, published, delivered, failed, orphaned, dead_lettered)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 run_id,
                 event,
@@ -417,40 +318,10 @@ fn write_events(
                 c.published as i64,
                 c.delivered as i64,
                 c.failed as i64,
-                c.orphaned as i64
+                c.orphaned as i64,
+                c.dead_lettered as i64
             ],
         )?;
-    }
-    Ok(())
-}
-
-fn write_dead_letters(
-    connection: &rusqlite::Connection,
-    run_id: i64,
-    changes: DeadLetterChanges<'_>,
-) -> rusqlite::Result<()> {
-    let mut remove =
-        connection.prepare_cached("DELETE FROM dead_letters WHERE run_id = ?1 AND id = ?2")?;
-    for id in changes.removed {
-        remove.execute(params![run_id, *id as i64])?;
-    }
-    let mut upsert = connection.prepare_cached(
-        "INSERT OR REPLACE INTO dead_letters
-         (run_id, id, handler, event, event_id, state, attempts, last_error, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for letter in changes.changed {
-        upsert.execute(params![
-            run_id,
-            letter.id as i64,
-            letter.handler,
-            letter.meta.name,
-            letter.meta.id.0 as i64,
-            letter.state.as_str(),
-            letter.attempts,
-            letter.last_error,
-            letter.payload
-        ])?;
     }
     Ok(())
 }
