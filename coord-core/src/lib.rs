@@ -58,6 +58,14 @@ pub use interface::{
     DependencyOf, GiveUp, HealthCheck, HealthProbe, InitContext, Instances, ReadyWatch,
     RegisteredCoordinator, RestartConfig, RestartPolicy, RunnerFn, SettingError,
 };
+/// Cluster mode: the contract a cluster engine implements, and what crosses nodes.
+pub mod cluster {
+    pub use crate::interface::{
+        ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot,
+        ConsumerSpec, DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder,
+        NodeDaemon, NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
+    };
+}
 pub use location::Location;
 pub use logging::{LoggingError, init_logging, log_filter_from_env};
 pub use registry::{
@@ -83,6 +91,7 @@ pub mod contract {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::events::{BindingInfo, BindingRequest};
+    pub use crate::interface::Scope;
     pub use crate::interface::{
         Category, CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,
         DaemonSlot, HARD, SOFT, category_name, node_id, repeat_position,

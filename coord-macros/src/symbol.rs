@@ -18,6 +18,9 @@ pub const HEALTH_INTERVAL: &str = "health_interval";
 pub const HEALTH_THRESHOLD: &str = "health_threshold";
 pub const CRITICAL: &str = "critical";
 pub const AFTER_GIVE_UP: &str = "after_give_up";
+pub const DISTRIBUTED: &str = "distributed";
+pub const SINGLETON: &str = "singleton";
+pub const ONCE: &str = "once";
 
 /// Keys of `#[daemon(...)]`.
 pub const DAEMON_KEYS: &[&str] = &[

@@ -24,6 +24,7 @@ const DAEMON_KEYS: &[&str] = &[
     "health_threshold",
     "critical",
     "after_give_up",
+    "singleton",
 ];
 
 /// Reads the text of the file at `path`.
@@ -149,6 +150,7 @@ impl File<'_> {
                     options.health_threshold = Some(self.count(s, key, value, false)?);
                 }
                 "critical" => options.critical = Some(self.boolean(s, key, value)?),
+                "singleton" => options.singleton = Some(self.boolean(s, key, value)?),
                 "backoff" => {
                     let text = self.string(s, key, value)?;
                     options.backoff = Some(self.setting(s, key, text, parse_backoff(text))?);

@@ -8,7 +8,9 @@ use super::{Coordination, Inner};
 use crate::bootstrap::{Bootstrapper, CoordinatorPlan, CoordinatorSettings};
 use crate::daemons::{DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings, MissingDependency};
 use crate::events::{BusConfig, EventBus};
-use crate::interface::{CoordinatorConfig, DaemonConfig, DaemonOptions, RestartPolicy};
+use crate::interface::{
+    ClusterLink, CoordinatorConfig, DaemonConfig, DaemonOptions, RestartPolicy,
+};
 use crate::registry::{BuildError, CoordinatorSpec, DaemonSpec};
 
 /// Builds a [`Coordination`].
@@ -17,6 +19,8 @@ pub struct CoordinationBuilder {
     coordinators: CoordinatorSettings,
     daemons: DaemonSettings,
     bus: BusConfig,
+    cluster: Option<Arc<dyn ClusterLink>>,
+    distributed_events: Vec<String>,
 }
 
 impl CoordinationBuilder {
@@ -54,6 +58,21 @@ impl CoordinationBuilder {
     /// The time each shutdown hook may take (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.coordinators.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Joins a cluster: distributed events travel through `link` and
+    /// singleton daemons run only where this node holds their lease. Connect
+    /// with `coord::nats::connect(options).await?` (feature `nats`).
+    pub fn cluster(mut self, link: Arc<dyn ClusterLink>) -> Self {
+        self.cluster = Some(link);
+        self
+    }
+
+    /// Distributes events of this stable name in cluster mode, as
+    /// `#[event(distributed)]` does (the config file's `[events] distributed`).
+    pub fn distributed_event(mut self, name: impl Into<String>) -> Self {
+        self.distributed_events.push(name.into());
         self
     }
 
@@ -196,12 +215,18 @@ impl CoordinationBuilder {
     pub fn build(self) -> Result<Coordination, BuildError> {
         let daemon_plan = Arc::new(DaemonPlan::build(self.daemons)?);
         let plan = CoordinatorPlan::build(self.coordinators)?;
+        let bus = EventBus::new(self.bus);
+        if let Some(link) = &self.cluster {
+            bus.attach_cluster(Arc::clone(link), self.distributed_events);
+        }
         Ok(Coordination {
             inner: Arc::new(Inner {
                 bootstrap: Bootstrapper::new(plan),
                 daemon_plan,
                 manager: OnceLock::new(),
-                bus: EventBus::new(self.bus),
+                bus,
+                cluster: self.cluster,
+                started_ms: crate::interface::unix_millis(std::time::SystemTime::now()),
             }),
         })
     }

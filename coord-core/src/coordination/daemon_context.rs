@@ -22,7 +22,7 @@ impl DaemonContext {
         coordination: Option<Coordination>,
     ) -> (Self, ReadyWatch) {
         let service = coordination.map(|c| Arc::new(c) as _);
-        Self::in_service(name, cancel, config, service)
+        Self::in_service(name, cancel, config, service, None)
     }
 
     /// The coordination this daemon runs under, if any.

@@ -8,6 +8,7 @@
 //! and `cli` sit above it.
 
 mod builder;
+mod cluster;
 mod daemon_context;
 mod run;
 mod wiring;
@@ -24,7 +25,7 @@ use crate::bootstrap::{
 use crate::daemons::{DaemonManager, DaemonManagerNotStarted, DaemonPlan};
 use crate::error::UnknownName;
 use crate::events::{Event, EventBus};
-use crate::interface::{Coordinator, Instances, Service, ServiceLink};
+use crate::interface::{ClusterLink, Coordinator, Instances, Service, ServiceLink};
 use wiring::Wiring;
 
 #[derive(Debug)]
@@ -33,6 +34,10 @@ struct Inner {
     daemon_plan: Arc<DaemonPlan>,
     manager: OnceLock<DaemonManager>,
     bus: EventBus,
+    /// The cluster, in cluster mode.
+    cluster: Option<Arc<dyn ClusterLink>>,
+    /// When this handle was built, for the node's heartbeat.
+    started_ms: u64,
 }
 
 /// The handle to a service: its coordinators, daemons and events.
@@ -71,10 +76,15 @@ impl Coordination {
         self.inner
             .manager
             .get_or_init(|| {
-                DaemonManager::new(
+                let manager = DaemonManager::new(
                     Arc::clone(&self.inner.daemon_plan),
                     Arc::new(WeakCoordination(Arc::downgrade(&self.inner))),
-                )
+                );
+                if let Some(link) = &self.inner.cluster {
+                    manager.attach_cluster(Arc::clone(link));
+                    self.start_heartbeat();
+                }
+                manager
             })
             .clone()
     }

@@ -77,6 +77,11 @@ impl Coordination {
         };
         tracing::info!(ended_by = %ended_by, "shutting down");
         let daemons_stopped = manager.shutdown().await;
+        // Handlers of distributed events stop taking deliveries before the
+        // coordinators they run on go; queued publishes are flushed.
+        if let Some(link) = self.cluster() {
+            link.close().await;
+        }
         let coordinators_stopped = self.shutdown().await;
         RunReport {
             bootstrap,

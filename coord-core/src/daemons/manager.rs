@@ -15,7 +15,7 @@ use super::status::{
 };
 use super::status_cell::StatusCell;
 use crate::error::UnknownName;
-use crate::interface::{DaemonConfig, ServiceLink};
+use crate::interface::{ClusterLink, DaemonConfig, ServiceLink};
 
 /// How many state changes a slow observer may fall behind before losing some.
 const TRANSITION_BUFFER: usize = 1024;
@@ -43,6 +43,8 @@ pub(super) struct Inner {
     /// handle only while they run.
     pub(super) service: Arc<dyn ServiceLink>,
     pub(super) slots: Vec<Slot>,
+    /// The cluster, in cluster mode: singletons run where they hold its lease.
+    pub(super) cluster: std::sync::OnceLock<Arc<dyn ClusterLink>>,
 }
 
 /// Starts, supervises and stops the daemons of a [`Coordination`](crate::Coordination).
@@ -80,8 +82,24 @@ impl DaemonManager {
                 critical: tokio::sync::watch::Sender::new(None),
                 service,
                 slots,
+                cluster: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Runs singleton daemons only where this node holds their lease in
+    /// `link`; call before starting them. A second call is ignored.
+    pub fn attach_cluster(&self, link: Arc<dyn ClusterLink>) {
+        let _ = self.inner.cluster.set(link);
+    }
+
+    /// The names of the daemons that run on one node at a time in cluster mode.
+    pub fn singleton_names(&self) -> Vec<&'static str> {
+        let plan = self.plan();
+        plan.startup_order()
+            .filter(|&i| plan.configs[i].singleton)
+            .map(|i| plan.specs[i].name)
+            .collect()
     }
 
     pub(super) fn plan(&self) -> &DaemonPlan {

@@ -14,6 +14,7 @@
 //! the service through `interface::ServiceLink`.
 
 mod health;
+mod lease;
 mod manager;
 mod plan;
 mod restart;

@@ -27,6 +27,9 @@ pub enum DaemonState {
     Degraded,
     /// Out of restarts, tried again at a slow interval (`after_give_up`).
     Retrying,
+    /// A singleton in cluster mode that another node runs; this node takes
+    /// over when that node's lease lapses.
+    Standby,
 }
 
 impl DaemonState {
@@ -42,12 +45,14 @@ impl DaemonState {
             Self::Failed => "failed",
             Self::Degraded => "degraded",
             Self::Retrying => "retrying",
+            Self::Standby => "standby",
         }
     }
 
     /// Whether dependents may start on it.
     pub fn is_ready(self) -> bool {
-        matches!(self, Self::Ready | Self::Degraded)
+        // A standby singleton runs on another node: what depends on it may start.
+        matches!(self, Self::Ready | Self::Degraded | Self::Standby)
     }
 
     /// Whether a start request has run its course: ready, or not coming up by itself.
@@ -60,6 +65,7 @@ impl DaemonState {
                 | Self::Stopped
                 | Self::Backoff
                 | Self::Retrying
+                | Self::Standby
         )
     }
 }
@@ -101,6 +107,10 @@ pub struct DaemonStatus {
     pub started_at: Option<SystemTime>,
     /// When it last signalled ready.
     pub ready_at: Option<SystemTime>,
+    /// A singleton in cluster mode: the node running it (this one when it runs here).
+    pub leader: Option<String>,
+    /// A singleton in cluster mode: the leader's fencing token.
+    pub fencing_token: Option<u64>,
 }
 
 /// One daemon state change.
@@ -132,6 +142,8 @@ impl DaemonStatus {
             aborted: false,
             started_at: None,
             ready_at: None,
+            leader: None,
+            fencing_token: None,
         }
     }
 

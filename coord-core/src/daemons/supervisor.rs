@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::lease::LeaseKeeper;
 use super::manager::DaemonManager;
 use super::restart::{RestartDecision, RestartTracker};
 use super::status::{CriticalFailure, DaemonState};
@@ -22,6 +23,26 @@ use crate::util::CatchUnwind;
 impl DaemonManager {
     /// The supervisor of daemon `i`: runs it until stopped, applying its restart policy.
     pub(super) async fn supervise(self, i: usize, stop: CancellationToken) {
+        let mut lease = None;
+        self.supervise_holding(i, &stop, &mut lease).await;
+        if let Some(keeper) = lease {
+            keeper.release().await;
+            self.update(i, |s| {
+                s.leader = None;
+                s.fencing_token = None;
+            });
+        }
+    }
+
+    /// [`supervise`](Self::supervise), keeping a singleton's lease in `lease`
+    /// across restarts so that it is released once, at the end.
+    async fn supervise_holding(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        lease: &mut Option<LeaseKeeper>,
+    ) {
+        let stop = stop.clone();
         let plan = self.plan();
         let spec = plan.specs[i];
         let config = &plan.configs[i];
@@ -44,8 +65,38 @@ impl DaemonManager {
                     return;
                 }
             }
+            let (run_stop, token) = match self.singleton_link(i) {
+                Some(link) => {
+                    if let Some(keeper) = lease.take_if(|k| k.is_lost(&stop)) {
+                        keeper.release().await;
+                    }
+                    if lease.is_none() {
+                        match self.acquire_lease(i, &link, &stop).await {
+                            Some(keeper) => *lease = Some(keeper),
+                            None => {
+                                self.update(i, |s| s.state = DaemonState::Stopped);
+                                return;
+                            }
+                        }
+                    }
+                    match lease.as_ref() {
+                        Some(keeper) => (keeper.lost.clone(), Some(keeper.token)),
+                        None => continue,
+                    }
+                }
+                None => (stop.clone(), None),
+            };
             let started = Instant::now();
-            let outcome = self.run_instance(i, &stop).await;
+            let outcome = self.run_instance(i, &run_stop, token).await;
+            if lease.as_ref().is_some_and(|k| k.is_lost(&stop)) {
+                tracing::warn!(daemon = spec.name, "stepped down: the lease was lost; standing by");
+                self.update(i, |s| {
+                    s.state = DaemonState::Standby;
+                    s.leader = None;
+                    s.fencing_token = None;
+                });
+                continue;
+            }
             let error = match outcome {
                 Exit::Stopped { aborted } => {
                     if aborted {
@@ -165,7 +216,12 @@ impl DaemonManager {
     }
 
     /// Runs one instance of daemon `i` until it ends or is stopped.
-    pub(super) async fn run_instance(&self, i: usize, stop: &CancellationToken) -> Exit {
+    pub(super) async fn run_instance(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        fencing_token: Option<u64>,
+    ) -> Exit {
         let plan = self.plan();
         let spec = plan.specs[i];
         let config = &plan.configs[i];
@@ -177,6 +233,7 @@ impl DaemonManager {
             cancel.clone(),
             config.clone(),
             self.inner.service.service(),
+            fencing_token,
         );
         self.update(i, |s| {
             s.state = DaemonState::Running;
@@ -252,7 +309,7 @@ impl DaemonManager {
         if first.is_ready() {
             return Exit::Stopped { aborted: false };
         }
-        match tokio::time::timeout(self.plan().configs[i].shutdown_timeout, run).await {
+        match tokio::time::timeout(self.shutdown_timeout(i), run).await {
             Ok(_) => Exit::Stopped { aborted: false },
             // Dropping the future is the abort: the instance ends with it.
             Err(_) => Exit::Stopped { aborted: true },

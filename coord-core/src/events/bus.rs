@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
+use super::cluster::Attached;
 use super::dead_letter::DeadEntry;
 use super::event::{Envelope, Event, EventId, EventMeta};
 use super::handling::with_handling;
@@ -30,6 +31,7 @@ use super::topic::{
 };
 use super::worker::{deliver, retry_for, run_worker};
 use crate::error::BoxError;
+use crate::interface::Scope;
 use crate::util;
 
 /// Settings of an event bus.
@@ -114,6 +116,10 @@ pub(super) struct BusInner {
     /// Entries dropped because the queue was full.
     pub(super) dead_dropped: AtomicU64,
     pub(super) retry_task_started: std::sync::atomic::AtomicBool,
+    /// The cluster, once attached: distributed events travel through it.
+    pub(super) cluster: std::sync::OnceLock<Arc<Attached>>,
+    /// Event types distributed by configuration rather than by attribute.
+    pub(super) distributed_names: RwLock<std::collections::HashSet<String>>,
 }
 
 /// Delivers typed events to their subscribers.
@@ -153,6 +159,8 @@ impl EventBus {
                 dead_version: AtomicU64::new(0),
                 measure_latency: Arc::default(),
                 retry_task_started: std::sync::atomic::AtomicBool::new(false),
+                cluster: std::sync::OnceLock::new(),
+                distributed_names: RwLock::default(),
             }),
         }
     }
@@ -186,6 +194,19 @@ impl EventBus {
         owner: Option<&'static str>,
         handler: Handler<E>,
     ) -> Result<(), SubscribeError> {
+        self.subscribe_scoped(name, owner, Scope::Node, handler)
+    }
+
+    /// [`subscribe_handler`](Self::subscribe_handler) with the handler's
+    /// cluster scope: in cluster mode a distributed event reaches a `Node`
+    /// handler on every node and a `Once` handler on one node.
+    pub fn subscribe_scoped<E: Event>(
+        &self,
+        name: Arc<str>,
+        owner: Option<&'static str>,
+        scope: Scope,
+        handler: Handler<E>,
+    ) -> Result<(), SubscribeError> {
         let mut topics = util::write(&self.inner.topics);
         let entry = topics
             .entry(TypeId::of::<E>())
@@ -217,6 +238,7 @@ impl EventBus {
             pending: std::sync::atomic::AtomicUsize::new(0),
             latency: Latency::new(Arc::clone(&self.inner.measure_latency)),
             event: E::NAME,
+            scope,
         });
         let worker = tokio::spawn(run_worker::<E>(
             receiver,
@@ -232,11 +254,15 @@ impl EventBus {
             shared,
         });
         entry.handlers.retain(|(n, _)| **n != *name);
-        entry.handlers.push((name, owner));
+        entry.handlers.push((Arc::clone(&name), owner));
         entry.topic = Box::new(Arc::new(Topic {
             subscribers,
             counts: Arc::clone(&entry.counts),
         }));
+        drop(topics);
+        if E::DISTRIBUTED || self.distributed_by_config(E::NAME) {
+            self.consume_remote::<E>(name, scope);
+        }
         Ok(())
     }
 
@@ -256,6 +282,9 @@ impl EventBus {
     /// Inside a handler, the new event inherits the handled event's correlation
     /// id and its source is the handler's owner.
     pub async fn publish<E: Event>(&self, event: E) {
+        if let Some(cluster) = self.cluster_for::<E>() {
+            return self.publish_distributed(cluster, event, None).await;
+        }
         let Some((topic, envelope)) = self.prepare(event, None) else {
             return;
         };
@@ -264,6 +293,9 @@ impl EventBus {
 
     /// Publishes `event` naming `source` (a daemon or coordinator) as its sender.
     pub async fn publish_from<E: Event>(&self, source: &'static str, event: E) {
+        if let Some(cluster) = self.cluster_for::<E>() {
+            return self.publish_distributed(cluster, event, Some(source)).await;
+        }
         let Some((topic, envelope)) = self.prepare(event, Some(source)) else {
             return;
         };
@@ -273,6 +305,15 @@ impl EventBus {
     /// Publishes without waiting: a full queue sends the event to the
     /// dead-letter queue for that subscriber instead.
     pub fn try_publish<E: Event>(&self, event: E) {
+        if let Some(cluster) = self.cluster_for::<E>() {
+            // Queued for the server by a task: this call never waits.
+            let bus = self.clone();
+            let source = with_handling(|_, owner| owner);
+            drop(tokio::spawn(async move {
+                bus.publish_distributed(cluster, event, source).await;
+            }));
+            return;
+        }
         let Some((topic, envelope)) = self.prepare(event, None) else {
             return;
         };

@@ -220,6 +220,32 @@ impl EventBus {
         error: String,
         retry: Retry,
     ) {
+        self.record_letter(counts, handler, envelope, error, retry, None);
+    }
+
+    /// Records a delivery that is out of attempts elsewhere (the cluster
+    /// counted them): dead at once, replayable by hand through `retry`.
+    pub(super) fn dead_on_arrival<E: Event>(
+        &self,
+        counts: &Counters,
+        handler: &str,
+        envelope: &Envelope<E>,
+        error: String,
+        attempts: u32,
+        retry: Retry,
+    ) -> DeadLetter {
+        self.record_letter(counts, handler, envelope, error, retry, Some(attempts))
+    }
+
+    fn record_letter<E: Event>(
+        &self,
+        counts: &Counters,
+        handler: &str,
+        envelope: &Envelope<E>,
+        error: String,
+        retry: Retry,
+        dead_after: Option<u32>,
+    ) -> DeadLetter {
         let config = &self.inner.config;
         let payload = serde_json::to_string(&envelope.event)
             .unwrap_or_else(|e| format!("(not serializable: {e})"));
@@ -233,7 +259,8 @@ impl EventBus {
             Some(id) => (id, dead[&id].letter.attempts + 1),
             None => (self.inner.next_dead.fetch_add(1, Ordering::Relaxed), 1),
         };
-        let (state, due) = if attempts >= config.max_attempts {
+        let attempts = dead_after.unwrap_or(attempts);
+        let (state, due) = if dead_after.is_some() || attempts >= config.max_attempts {
             tracing::error!(handler, event = %envelope.meta.id, attempts, %error, "dead letter: out of retries");
             (DeadLetterState::Dead, None)
         } else {
@@ -274,20 +301,20 @@ impl EventBus {
             self.inner.dead_count.fetch_add(1, Ordering::Relaxed);
             counts.dead_lettered.fetch_add(1, Ordering::Relaxed);
         }
+        let letter = DeadLetter {
+            id,
+            handler: handler.to_owned(),
+            meta: envelope.meta.clone(),
+            payload,
+            attempts,
+            last_error: error,
+            state,
+            next_attempt_at: due.map(|d| SystemTime::now() + d.duration_since(Instant::now())),
+        };
         dead.insert(
             id,
             DeadEntry {
-                letter: DeadLetter {
-                    id,
-                    handler: handler.to_owned(),
-                    meta: envelope.meta.clone(),
-                    payload,
-                    attempts,
-                    last_error: error,
-                    state,
-                    next_attempt_at: due
-                        .map(|d| SystemTime::now() + d.duration_since(Instant::now())),
-                },
+                letter: letter.clone(),
                 due,
                 retry,
             },
@@ -296,6 +323,7 @@ impl EventBus {
         self.touched();
         self.ensure_retry_task();
         self.inner.dead_changed.notify_one();
+        letter
     }
 
     pub(super) fn delivered(&self, handler: &str, id: EventId) {

@@ -18,6 +18,9 @@ use serde::de::DeserializeOwned;
 pub trait Event: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The stable name, e.g. `training_completed`.
     const NAME: &'static str;
+    /// Whether, in cluster mode, its publishes travel to every node
+    /// (`#[event(distributed)]`); otherwise they stay in this process.
+    const DISTRIBUTED: bool = false;
 }
 
 /// An event's identity.

@@ -14,6 +14,7 @@
 //! handlers through [`SubscriptionSpec::wire`].
 
 mod bus;
+mod cluster;
 mod dead_letter;
 mod event;
 mod handling;

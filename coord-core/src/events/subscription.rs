@@ -10,7 +10,7 @@ use super::bus::{EventBus, SubscribeError};
 use super::event::{Envelope, Event};
 use super::topic::Handler;
 use crate::error::BoxError;
-use crate::interface::{AnyCoordinator, BoxFuture, Coordinator, RegisteredCoordinator};
+use crate::interface::{AnyCoordinator, BoxFuture, Coordinator, RegisteredCoordinator, Scope};
 use crate::location::Location;
 use crate::util::lock;
 
@@ -174,6 +174,7 @@ pub type MethodCall<C, E> =
 pub fn subscribe_method<C: SubscribingCoordinator, E: Event>(
     request: BindingRequest<'_>,
     method: &'static str,
+    scope: Scope,
     call: MethodCall<C, E>,
 ) -> Result<BindingInfo, SubscribeError> {
     let info = BindingInfo {
@@ -191,6 +192,6 @@ pub fn subscribe_method<C: SubscribingCoordinator, E: Event>(
     let handler: Handler<E> =
         Arc::new(move |envelope| call(Arc::clone(&instance), Arc::clone(envelope)));
     let name = format!("{}::{method}", C::TYPE_NAME);
-    bus.subscribe_handler(Arc::from(name), Some(owner), handler)?;
+    bus.subscribe_scoped(Arc::from(name), Some(owner), scope, handler)?;
     Ok(info)
 }

@@ -13,7 +13,7 @@ use super::dead_letter::{DeadLetter, Retry, revive};
 use super::event::{Envelope, Event};
 use super::latency::{HandlerLatency, Latency};
 use crate::error::BoxError;
-use crate::interface::BoxFuture;
+use crate::interface::{BoxFuture, DeliverFn, Scope};
 
 /// A subscriber's handler: called once per delivered event.
 pub type Handler<E> =
@@ -87,6 +87,8 @@ pub(super) struct SubscriberShared {
     pub(super) latency: Latency,
     /// The event type it handles.
     pub(super) event: &'static str,
+    /// In cluster mode, for a distributed event: every node or once per cluster.
+    pub(super) scope: Scope,
 }
 
 pub(super) struct Subscriber<E> {
@@ -129,6 +131,12 @@ pub(super) struct TopicEntry {
     pub(super) latencies: fn(&Box<dyn Any + Send + Sync>) -> Vec<HandlerLatency>,
     /// `dead_letter::revive::<E>` for this entry's `E`.
     pub(super) revive: fn(&Box<dyn Any + Send + Sync>, &DeadLetter) -> Result<Retry, String>,
+    /// `E::DISTRIBUTED`.
+    pub(super) distributed: bool,
+    /// Each subscriber's name and scope, for its cluster consumer.
+    pub(super) scopes: fn(&Box<dyn Any + Send + Sync>) -> Vec<(Arc<str>, Scope)>,
+    /// `cluster::remote_handler::<E>`: runs a named handler on cluster deliveries.
+    pub(super) remote: fn(Weak<BusInner>, Arc<str>) -> DeliverFn,
 }
 
 impl TopicEntry {
@@ -145,6 +153,9 @@ impl TopicEntry {
             remove_owner: remove_owner::<E>,
             revive: revive::<E>,
             latencies: latencies::<E>,
+            distributed: E::DISTRIBUTED,
+            scopes: scopes::<E>,
+            remote: super::cluster::remote_handler::<E>,
         }
     }
 }
@@ -194,5 +205,14 @@ fn latencies<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<HandlerLatency
         .subscribers
         .iter()
         .map(|s| s.shared.latency.snapshot(&s.shared.name, s.shared.event))
+        .collect()
+}
+
+/// Each subscriber's name and scope, from a topic of event type `E`.
+fn scopes<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<(Arc<str>, Scope)> {
+    downcast_topic::<E>(topic)
+        .subscribers
+        .iter()
+        .map(|s| (Arc::clone(&s.shared.name), s.shared.scope))
         .collect()
 }

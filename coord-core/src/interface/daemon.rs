@@ -146,6 +146,8 @@ pub struct DaemonConfig {
     pub health_threshold: u32,
     /// Whether the service stops when this daemon fails for good.
     pub critical: bool,
+    /// Whether, in cluster mode, it runs on one node at a time (a lease decides which).
+    pub singleton: bool,
 }
 
 impl Default for DaemonConfig {
@@ -159,6 +161,7 @@ impl Default for DaemonConfig {
             health_interval: Duration::from_secs(30),
             health_threshold: 3,
             critical: false,
+            singleton: false,
         }
     }
 }
@@ -197,6 +200,9 @@ impl DaemonConfig {
         }
         if let Some(threshold) = options.health_threshold {
             self.health_threshold = threshold;
+        }
+        if let Some(singleton) = options.singleton {
+            self.singleton = singleton;
         }
         if let Some(critical) = options.critical {
             self.critical = critical;
@@ -243,6 +249,8 @@ struct ContextInner {
     service: Option<Service>,
     health: Mutex<Option<HealthProbe>>,
     health_registered: Notify,
+    /// A singleton's fencing token in cluster mode.
+    fencing_token: Option<u64>,
 }
 
 /// The supervisor's side of a [`DaemonContext`]: observes readiness.
@@ -266,7 +274,7 @@ impl ReadyWatch {
 impl DaemonContext {
     /// A context for the daemon `name`, cancelled through `cancel`.
     pub fn new(name: &'static str, cancel: CancellationToken) -> (Self, ReadyWatch) {
-        Self::in_service(name, cancel, DaemonConfig::default(), None)
+        Self::in_service(name, cancel, DaemonConfig::default(), None, None)
     }
 
     /// A context with the daemon's config and the service it runs in.
@@ -275,6 +283,7 @@ impl DaemonContext {
         cancel: CancellationToken,
         config: DaemonConfig,
         service: Option<Service>,
+        fencing_token: Option<u64>,
     ) -> (Self, ReadyWatch) {
         let (ready, watch) = watch::channel(false);
         let ctx = Self {
@@ -286,9 +295,19 @@ impl DaemonContext {
                 service,
                 health: Mutex::new(None),
                 health_registered: Notify::new(),
+                fencing_token,
             }),
         };
         (ctx, ReadyWatch { ready: watch })
+    }
+
+    /// In cluster mode, a singleton's fencing token: greater than that of any
+    /// earlier leader. Pass it with every write to shared state, and have the
+    /// store refuse writes with a smaller token than it has seen, so a leader
+    /// that was paused past its lease cannot overwrite its successor's work.
+    /// `None` for a daemon that is not a singleton, or outside cluster mode.
+    pub fn fencing_token(&self) -> Option<u64> {
+        self.inner.fencing_token
     }
 
     /// The daemon's effective settings.

@@ -7,12 +7,18 @@
 //! `Coordination` handle (a daemon's context reaches the handle through the
 //! narrow [`ServiceLink`] trait).
 
+mod cluster;
 mod coordinator;
 mod daemon;
 mod node;
 mod options;
 mod runner;
 
+pub use cluster::{
+    ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot, ConsumerSpec,
+    DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder, NodeDaemon,
+    NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
+};
 pub use coordinator::{
     AnyCoordinator, ConfigError, Coordinator, CoordinatorConfig, DependencyOf, InitContext,
     Instances, RegisteredCoordinator,

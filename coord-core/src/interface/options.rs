@@ -72,6 +72,8 @@ pub struct DaemonOptions {
     pub critical: Option<bool>,
     /// `after_give_up = "stop"` or `"retry_every(30m)"`.
     pub after_give_up: Option<GiveUp>,
+    /// `singleton`: in cluster mode it runs on one node at a time.
+    pub singleton: Option<bool>,
 }
 
 impl DaemonOptions {
@@ -88,6 +90,7 @@ impl DaemonOptions {
         health_threshold: None,
         critical: None,
         after_give_up: None,
+        singleton: None,
     };
 }
 

@@ -24,6 +24,8 @@ pub struct DaemonAttr {
     pub max_restarts: Option<u32>,
     pub health_threshold: Option<u32>,
     pub critical: Option<bool>,
+    /// `singleton`: one node at a time in cluster mode.
+    pub singleton: bool,
     pub health: Option<Path>,
     /// Every key given, as written (for errors about a key, not its value).
     pub keys: Vec<Ident>,
@@ -84,6 +86,7 @@ impl DaemonAttr {
             max_restarts: None,
             health_threshold: None,
             critical: None,
+            singleton: false,
             health: None,
             keys: Vec::new(),
             krate: default_crate(),
@@ -103,9 +106,18 @@ impl DaemonAttr {
                         );
                     }
                 },
+                Arg::Positional(value)
+                    if syn::parse2::<Ident>(value.clone())
+                        .is_ok_and(|word| word == symbol::SINGLETON) =>
+                {
+                    if out.singleton {
+                        cx.error_spanned_by(&value, "[coord::E0014] `singleton` is given twice");
+                    }
+                    out.singleton = true;
+                }
                 Arg::Positional(value) => cx.error_spanned_by(
                     &value,
-                    "[coord::E0014] unexpected argument: after the variant, give `key = value` pairs, e.g. `runner = run_auto_sync`",
+                    "[coord::E0014] unexpected argument: after the variant, give `singleton` or `key = value` pairs, e.g. `runner = run_auto_sync`",
                 ),
                 Arg::Keyed { key, value } => {
                     if position == 0 {

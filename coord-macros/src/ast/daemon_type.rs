@@ -26,7 +26,7 @@ pub struct DaemonTypeEnum {
 
 impl DaemonTypeEnum {
     pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Self> {
-        let krate = helper_crate(cx, &input.attrs, "daemon_type", &[symbol::CRATE]).krate;
+        let krate = helper_crate(cx, &input.attrs, "daemon_type", &[symbol::CRATE], &[]).krate;
         let syn::Data::Enum(data) = &input.data else {
             cx.error_spanned_by(
                 &input.ident,

@@ -13,6 +13,8 @@ pub struct EventInput {
     pub ident: syn::Ident,
     /// The stable name: `#[event(name = "...")]` or the snake_case type name.
     pub name: String,
+    /// `#[event(distributed)]`: in cluster mode its publishes reach every node.
+    pub distributed: bool,
     pub krate: TokenStream,
 }
 
@@ -24,13 +26,14 @@ impl EventInput {
                 "[coord::E0018] an event type cannot be generic: each event type needs one stable name",
             );
         }
-        let helper = helper_crate(cx, &input.attrs, "event", symbol::EVENT_KEYS);
+        let helper = helper_crate(cx, &input.attrs, "event", symbol::EVENT_KEYS, &[symbol::DISTRIBUTED]);
         Self {
             ident: input.ident.clone(),
             name: helper.name.map_or_else(
                 || crate::case::snake_case(&input.ident.unraw().to_string()),
                 |lit| lit.value(),
             ),
+            distributed: !helper.flags.is_empty(),
             krate: helper.krate,
         }
     }

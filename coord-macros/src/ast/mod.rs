@@ -49,6 +49,8 @@ pub(super) fn deps(cx: &Ctxt, key: &Ident, value: &TokenStream, example: &str) -
 pub struct Helper {
     pub krate: TokenStream,
     pub name: Option<LitStr>,
+    /// Bare words given that `flags` allows, e.g. `distributed`.
+    pub flags: Vec<Ident>,
 }
 
 /// Reads every `#[helper(...)]` attribute of a derive input.
@@ -57,10 +59,12 @@ pub(super) fn helper_crate(
     attrs: &[syn::Attribute],
     helper: &'static str,
     known: &[&'static str],
+    flags: &[&'static str],
 ) -> Helper {
     let mut out = Helper {
         krate: default_crate(),
         name: None,
+        flags: Vec::new(),
     };
     let mut keys = Keys::new(helper, known);
     for attribute in attrs.iter().filter(|a| a.path().is_ident(helper)) {
@@ -76,10 +80,29 @@ pub(super) fn helper_crate(
         };
         for arg in attr::parse_args(tokens) {
             match arg {
-                Arg::Positional(value) => cx.error_spanned_by(
-                    &value,
-                    format!("[coord::E0014] expected `key = value` in `#[{helper}(...)]`"),
-                ),
+                Arg::Positional(value) => match syn::parse2::<Ident>(value.clone()) {
+                    Ok(word) if flags.contains(&word.to_string().as_str()) => {
+                        if out.flags.iter().any(|f| *f == word) {
+                            cx.error_spanned_by(
+                                &word,
+                                format!("[coord::E0014] `{word}` is given twice in `#[{helper}(...)]`"),
+                            );
+                        }
+                        out.flags.push(word);
+                    }
+                    _ if flags.is_empty() => cx.error_spanned_by(
+                        &value,
+                        format!("[coord::E0014] expected `key = value` in `#[{helper}(...)]`"),
+                    ),
+                    _ => cx.error_spanned_by(
+                        &value,
+                        format!(
+                            "[coord::E0014] unknown argument in `#[{helper}(...)]`: expected {} or `key = value` ({})",
+                            flags.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+                            known.join(", ")
+                        ),
+                    ),
+                },
                 Arg::Keyed { key, value } => {
                     if !keys.accept(cx, &key) {
                         continue;

@@ -15,6 +15,8 @@ pub struct SubscribeMethod {
     pub event: syn::Type,
     /// Where the return type is, for errors about it.
     pub output_span: Span,
+    /// `#[subscribe(once)]`: once per cluster rather than on every node.
+    pub once: bool,
 }
 
 /// An `impl` block under `#[subscriptions]`, its `#[subscribe]` markers removed.
@@ -62,11 +64,17 @@ impl Subscriptions {
             let syn::ImplItem::Fn(method) = impl_item else {
                 continue;
             };
-            let before = method.attrs.len();
-            method.attrs.retain(|a| !is_subscribe(a));
-            if method.attrs.len() == before {
+            let markers: Vec<syn::Attribute> = method
+                .attrs
+                .iter()
+                .filter(|a| is_subscribe(a))
+                .cloned()
+                .collect();
+            if markers.is_empty() {
                 continue;
             }
+            method.attrs.retain(|a| !is_subscribe(a));
+            let once = markers.iter().fold(false, |once, marker| once | scope_of(cx, marker));
             // A handler must be async even when it never waits; a lint asking
             // to drop the `async` would ask for a signature coord rejects.
             method
@@ -82,6 +90,7 @@ impl Subscriptions {
                     ident: method.sig.ident.clone(),
                     event,
                     output_span,
+                    once,
                 });
             }
         }
@@ -109,6 +118,30 @@ fn is_subscribe(attribute: &syn::Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "subscribe")
+}
+
+/// Whether a `#[subscribe]` marker says `once`; anything else it says is an error.
+fn scope_of(cx: &Ctxt, marker: &syn::Attribute) -> bool {
+    match &marker.meta {
+        syn::Meta::Path(_) => false,
+        syn::Meta::List(list) => match syn::parse2::<syn::Ident>(list.tokens.clone()) {
+            Ok(word) if word == symbol::ONCE => true,
+            _ => {
+                cx.error_spanned_by(
+                    &list.tokens,
+                    "[coord::E0014] `#[subscribe]` takes nothing, or `once` for a distributed event handled once per cluster: `#[subscribe(once)]`",
+                );
+                false
+            }
+        },
+        syn::Meta::NameValue(value) => {
+            cx.error_spanned_by(
+                value,
+                "[coord::E0014] expected `#[subscribe]` or `#[subscribe(once)]`",
+            );
+            false
+        }
+    }
 }
 
 /// The event type of a handler, or an error saying what the signature must be.

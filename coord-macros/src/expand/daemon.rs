@@ -162,7 +162,8 @@ fn options(attr: &DaemonAttr, restart: &TokenStream, health: &TokenStream) -> To
     let health_threshold = attr
         .health_threshold
         .map_or(none.clone(), |n| some(quote!(#n)));
-    let critical = attr.critical.map_or(none, |c| some(quote!(#c)));
+    let critical = attr.critical.map_or(none.clone(), |c| some(quote!(#c)));
+    let singleton = if attr.singleton { some(quote!(true)) } else { none };
     quote! {
         #krate::DaemonOptions {
             restart: #restart,
@@ -176,6 +177,7 @@ fn options(attr: &DaemonAttr, restart: &TokenStream, health: &TokenStream) -> To
             health_threshold: #health_threshold,
             critical: #critical,
             after_give_up: #after_give_up,
+            singleton: #singleton,
         }
     }
 }

@@ -9,9 +9,11 @@ pub fn derive_event(input: &EventInput) -> TokenStream {
     let krate = &input.krate;
     let ident = &input.ident;
     let name = &input.name;
+    let distributed = input.distributed;
     quote! {
         impl #krate::Event for #ident {
             const NAME: &'static str = #name;
+            const DISTRIBUTED: bool = #distributed;
         }
     }
 }

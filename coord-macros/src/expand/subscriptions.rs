@@ -25,8 +25,13 @@ pub fn expand(input: &Subscriptions) -> TokenStream {
         let result = quote_spanned! {at(method.output_span)=>
             #krate::HandlerResult::into_result(this.#call_ident(&envelope.event).await)
         };
+        let scope = if method.once {
+            quote!(#krate::__private::Scope::Once)
+        } else {
+            quote!(#krate::__private::Scope::Node)
+        };
         let binding = quote_spanned! {at(self_ty.span())=>
-            #krate::contract::subscribe_method::<#self_ty, #event>(request, #method_name, |this, envelope| {
+            #krate::contract::subscribe_method::<#self_ty, #event>(request, #method_name, #scope, |this, envelope| {
                 ::std::boxed::Box::pin(async move { #result })
             })
         };

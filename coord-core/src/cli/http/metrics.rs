@@ -14,7 +14,7 @@ use crate::daemons::{DaemonManager, DaemonState};
 use crate::events::{DeadLetterState, HandlerLatency, LATENCY_BUCKETS};
 
 /// Every state a daemon can be in, one gauge each.
-const DAEMON_STATES: [DaemonState; 9] = [
+const DAEMON_STATES: [DaemonState; 10] = [
     DaemonState::Stopped,
     DaemonState::Starting,
     DaemonState::Running,
@@ -24,6 +24,7 @@ const DAEMON_STATES: [DaemonState; 9] = [
     DaemonState::Failed,
     DaemonState::Degraded,
     DaemonState::Retrying,
+    DaemonState::Standby,
 ];
 
 /// Labelled samples of one metric, encoded as they are.

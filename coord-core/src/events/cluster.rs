@@ -1,0 +1,377 @@
+//! Distributed events: publishes that go to the cluster instead of this
+//! process's subscribers, and the cluster's deliveries run on local handlers.
+//!
+//! A distributed event published here is not delivered locally: it goes to
+//! the cluster, and comes back to this node's `Node`-scope handlers like to
+//! every other node's, so each handler sees each event exactly as the other
+//! nodes do. The cluster keeps the event until it is acknowledged; coord
+//! decides the retry delay and when a delivery is dead.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::bus::{BusInner, EventBus};
+use super::event::{Envelope, Event, EventId, EventMeta};
+use super::handling::{HANDLING, with_handling};
+use super::topic::{Counters, Subscriber, TopicEntry, downcast_topic};
+use super::worker::{retry_for, run_handler};
+use crate::interface::{
+    ClusterLink, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, PublishFailed, Scope,
+    WireEvent, unix_millis,
+};
+use crate::util::{self, backoff_delay, lock};
+
+/// The cluster as the bus uses it.
+pub(crate) struct Attached {
+    link: Arc<dyn ClusterLink>,
+    /// When this node attached: with the node name and the local event id,
+    /// it makes an event id no other publish in the cluster has.
+    boot: u128,
+    /// (event, handler) pairs with a consumer already.
+    consuming: std::sync::Mutex<HashSet<(&'static str, Arc<str>)>>,
+}
+
+impl EventBus {
+    /// Sends distributed events through `link` from now on, and starts a
+    /// cluster consumer for each of their handlers (and for any subscribed later).
+    ///
+    /// `distributed` names event types distributed by configuration, in
+    /// addition to those marked `#[event(distributed)]`. Attaching twice is a no-op.
+    pub fn attach_cluster(
+        &self,
+        link: Arc<dyn ClusterLink>,
+        distributed: impl IntoIterator<Item = String>,
+    ) {
+        util::write(&self.inner.distributed_names).extend(distributed);
+        let attached = Arc::new(Attached {
+            link,
+            boot: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+            consuming: std::sync::Mutex::default(),
+        });
+        if self.inner.cluster.set(attached).is_err() {
+            return;
+        }
+        let names = util::read(&self.inner.distributed_names).clone();
+        let consumers: Vec<(&'static str, Arc<str>, Scope, DeliverFn)> = {
+            let topics = util::read(&self.inner.topics);
+            topics
+                .values()
+                .filter(|e| e.distributed || names.contains(e.name))
+                .flat_map(|entry| {
+                    (entry.scopes)(&entry.topic)
+                        .into_iter()
+                        .map(|(handler, scope)| {
+                            let deliver =
+                                (entry.remote)(Arc::downgrade(&self.inner), Arc::clone(&handler));
+                            (entry.name, handler, scope, deliver)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        for (event, handler, scope, deliver) in consumers {
+            self.start_consumer(event, handler, scope, deliver);
+        }
+    }
+
+    /// The attached cluster, if any.
+    pub fn cluster(&self) -> Option<Arc<dyn ClusterLink>> {
+        self.inner.cluster.get().map(|a| Arc::clone(&a.link))
+    }
+
+    /// Whether events of this name are distributed by configuration.
+    pub(super) fn distributed_by_config(&self, name: &str) -> bool {
+        let names = util::read(&self.inner.distributed_names);
+        !names.is_empty() && names.contains(name)
+    }
+
+    /// The cluster, when `E`'s publishes go through it.
+    pub(super) fn cluster_for<E: Event>(&self) -> Option<Arc<Attached>> {
+        let attached = self.inner.cluster.get()?;
+        (E::DISTRIBUTED || self.distributed_by_config(E::NAME)).then(|| Arc::clone(attached))
+    }
+
+    /// Starts the cluster consumer of a handler subscribed after attaching.
+    pub(super) fn consume_remote<E: Event>(&self, handler: Arc<str>, scope: Scope) {
+        if self.inner.cluster.get().is_none() {
+            return;
+        }
+        let deliver = remote_handler::<E>(Arc::downgrade(&self.inner), Arc::clone(&handler));
+        self.start_consumer(E::NAME, handler, scope, deliver);
+    }
+
+    fn start_consumer(
+        &self,
+        event: &'static str,
+        handler: Arc<str>,
+        scope: Scope,
+        deliver: DeliverFn,
+    ) {
+        let Some(attached) = self.inner.cluster.get() else {
+            return;
+        };
+        // A coordinator rewired after a restart keeps its handler's consumer,
+        // which finds the new handler by name.
+        if !lock(&attached.consuming).insert((event, Arc::clone(&handler))) {
+            return;
+        }
+        let spec = ConsumerSpec {
+            event,
+            handler: handler.to_string(),
+            scope,
+        };
+        if let Err(error) = attached.link.consume(spec, deliver) {
+            tracing::error!(event, handler = %handler, %error, "cannot consume distributed event");
+            lock(&attached.consuming).remove(&(event, handler));
+        }
+    }
+
+    /// Sends a distributed event to the cluster, waiting for room in the
+    /// link's bounded buffer; a publish that cannot be stored in time is
+    /// logged, counted failed and kept as a dead letter to replay.
+    pub(super) async fn publish_distributed<E: Event>(
+        &self,
+        attached: Arc<Attached>,
+        event: E,
+        source: Option<&'static str>,
+    ) {
+        let counts = self.counters::<E>();
+        counts.published.fetch_add(1, Ordering::Relaxed);
+        let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
+        let (correlation_id, inherited) =
+            with_handling(|meta, owner| (meta.correlation_id, owner)).unwrap_or((id, "external"));
+        let source = source.unwrap_or(inherited);
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(error) => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(event = E::NAME, %error, "[coord::E0410] a distributed event does not serialize; not sent");
+                return;
+            }
+        };
+        let timestamp = SystemTime::now();
+        let wire = WireEvent {
+            event: E::NAME.to_owned(),
+            id: format!("{}.{}.{}", attached.link.node(), attached.boot, id.0),
+            source_node: attached.link.node().to_owned(),
+            source: source.to_owned(),
+            correlation_id: correlation_id.0,
+            timestamp_ms: unix_millis(timestamp),
+            payload,
+        };
+        let envelope = Arc::new(Envelope {
+            meta: EventMeta {
+                id,
+                name: Cow::Borrowed(E::NAME),
+                timestamp,
+                source: Cow::Borrowed(source),
+                correlation_id,
+            },
+            event,
+        });
+        let failed = publish_failed(Arc::downgrade(&self.inner), envelope, wire.clone());
+        attached.link.publish(wire, failed).await;
+    }
+
+    /// The counters of event type `E`, creating its entry on first use.
+    fn counters<E: Event>(&self) -> Arc<Counters> {
+        if let Some(entry) = util::read(&self.inner.topics).get(&std::any::TypeId::of::<E>()) {
+            return Arc::clone(&entry.counts);
+        }
+        let mut topics = util::write(&self.inner.topics);
+        Arc::clone(
+            &topics
+                .entry(std::any::TypeId::of::<E>())
+                .or_insert_with(TopicEntry::new::<E>)
+                .counts,
+        )
+    }
+
+    /// Runs handler `name` on one delivery from the cluster.
+    async fn handle_remote<E: Event>(&self, name: &str, delivery: Delivery) -> DeliveryOutcome {
+        let config = self.inner.config;
+        let found: Option<(Subscriber<E>, Arc<Counters>)> = {
+            let topics = util::read(&self.inner.topics);
+            topics.get(&std::any::TypeId::of::<E>()).and_then(|entry| {
+                downcast_topic::<E>(&entry.topic)
+                    .subscribers
+                    .iter()
+                    .find(|s| *s.shared.name == *name)
+                    .map(|s| (s.clone(), Arc::clone(&entry.counts)))
+            })
+        };
+        let wire = delivery.event;
+        let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
+        let meta = EventMeta {
+            id,
+            name: Cow::Borrowed(E::NAME),
+            timestamp: UNIX_EPOCH + Duration::from_millis(wire.timestamp_ms),
+            source: Cow::Owned(format!("{}@{}", wire.source, wire.source_node)),
+            correlation_id: id,
+        };
+        let Some((subscriber, counts)) = found else {
+            // Unsubscribed meanwhile (a coordinator being rewired): later.
+            return if delivery.attempt >= config.max_attempts {
+                DeliveryOutcome::DeadLetter(remote_letter(
+                    name,
+                    &wire,
+                    delivery.attempt,
+                    "[coord::E0408] the handler is not subscribed on this node",
+                ))
+            } else {
+                DeliveryOutcome::Retry(config.retry_initial)
+            };
+        };
+        let event: E = match serde_json::from_slice(&wire.payload) {
+            Ok(event) => event,
+            Err(error) => {
+                // Retrying cannot make it readable: dead at once.
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                let reason = format!(
+                    "[coord::E0409] the payload does not read as event '{}': {error}",
+                    E::NAME
+                );
+                tracing::error!(handler = name, id = %wire.id, %reason, "distributed event unreadable");
+                return DeliveryOutcome::DeadLetter(remote_letter(
+                    name,
+                    &wire,
+                    delivery.attempt,
+                    &reason,
+                ));
+            }
+        };
+        let envelope = Arc::new(Envelope { meta, event });
+        let shared = &subscriber.shared;
+        let started = shared.latency.start();
+        let call = HANDLING.scope(
+            (envelope.meta.clone(), shared.owner),
+            (subscriber.handler)(&envelope),
+        );
+        let result = run_handler(call, shared.timeout).await;
+        shared.latency.record(started);
+        match result {
+            Ok(()) => {
+                counts.delivered.fetch_add(1, Ordering::Relaxed);
+                DeliveryOutcome::Ack
+            }
+            Err(error) if delivery.attempt >= config.max_attempts => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                // Kept here too, replayable on this node by `dlq replay`.
+                let retry = retry_for(&subscriber, Arc::clone(&envelope));
+                let letter = self.dead_on_arrival(
+                    &counts,
+                    name,
+                    &envelope,
+                    error.clone(),
+                    delivery.attempt,
+                    retry,
+                );
+                let mut shown = serde_json::to_value(&letter).unwrap_or_default();
+                if let Some(fields) = shown.as_object_mut() {
+                    fields.insert("node".into(), self.node_name().into());
+                    fields.insert("cluster_id".into(), wire.id.clone().into());
+                    fields.insert("source_node".into(), wire.source_node.clone().into());
+                }
+                DeliveryOutcome::DeadLetter(shown.to_string())
+            }
+            Err(error) => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                let delay = {
+                    let mut seed = lock(&self.inner.retry_seed);
+                    backoff_delay(
+                        config.retry_initial,
+                        2.0,
+                        config.retry_max,
+                        config.retry_jitter,
+                        delivery.attempt.saturating_sub(1),
+                        &mut seed,
+                    )
+                };
+                tracing::warn!(handler = name, id = %wire.id, attempt = delivery.attempt, %error, ?delay, "distributed delivery failed; the cluster redelivers it");
+                DeliveryOutcome::Retry(delay)
+            }
+        }
+    }
+
+    fn node_name(&self) -> String {
+        self.inner
+            .cluster
+            .get()
+            .map_or_else(String::new, |a| a.link.node().to_owned())
+    }
+}
+
+/// A handler's deliveries from the cluster, for event type `E`.
+pub(super) fn remote_handler<E: Event>(bus: Weak<BusInner>, name: Arc<str>) -> DeliverFn {
+    Arc::new(move |delivery: Delivery| {
+        let bus = bus.clone();
+        let name = Arc::clone(&name);
+        Box::pin(async move {
+            match bus.upgrade() {
+                Some(inner) => EventBus { inner }.handle_remote::<E>(&name, delivery).await,
+                // Shutting down: leave it to another node or the next run.
+                None => DeliveryOutcome::Retry(Duration::from_secs(1)),
+            }
+        })
+    })
+}
+
+/// A dead letter that never reached a handler, as JSON for the cluster.
+fn remote_letter(handler: &str, wire: &WireEvent, attempts: u32, error: &str) -> String {
+    serde_json::json!({
+        "handler": handler,
+        "cluster_id": wire.id,
+        "event": wire.event,
+        "source_node": wire.source_node,
+        "source": wire.source,
+        "payload": String::from_utf8_lossy(&wire.payload),
+        "attempts": attempts,
+        "last_error": error,
+    })
+    .to_string()
+}
+
+/// What happens when a distributed publish cannot be stored in time: a loud
+/// error, a failed count and a dead letter whose replay publishes it again.
+fn publish_failed<E: Event>(
+    bus: Weak<BusInner>,
+    envelope: Arc<Envelope<E>>,
+    wire: WireEvent,
+) -> PublishFailed {
+    Box::new(move |reason: String| {
+        let Some(inner) = bus.upgrade() else { return };
+        let bus = EventBus { inner };
+        let counts = bus.counters::<E>();
+        counts.failed.fetch_add(1, Ordering::Relaxed);
+        let error = format!(
+            "[coord::E0411] the cluster did not store distributed event '{}' ({}): {reason}",
+            E::NAME,
+            wire.id
+        );
+        tracing::error!(%error, "distributed publish failed; kept as a dead letter, replay it with `dlq replay`");
+        let weak = Arc::downgrade(&bus.inner);
+        let again = Arc::clone(&envelope);
+        let retry: super::dead_letter::Retry = Arc::new(move || {
+            let weak = weak.clone();
+            let envelope = Arc::clone(&again);
+            let wire = wire.clone();
+            Box::pin(async move {
+                let inner = weak.upgrade().ok_or_else(|| "[coord::E0405] the bus is gone".to_owned())?;
+                let attached = inner
+                    .cluster
+                    .get()
+                    .map(Arc::clone)
+                    .ok_or_else(|| "[coord::E0405] no cluster attached".to_owned())?;
+                let failed = publish_failed(Arc::downgrade(&inner), envelope, wire.clone());
+                attached.link.publish(wire, failed).await;
+                Ok(())
+            })
+        });
+        let _ = bus.dead_on_arrival(&counts, "(cluster publish)", &envelope, error, 1, retry);
+    })
+}
