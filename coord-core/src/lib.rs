@@ -61,9 +61,9 @@ pub use interface::{
 /// Cluster mode: the contract a cluster engine implements, and what crosses nodes.
 pub mod cluster {
     pub use crate::interface::{
-        ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot,
-        ConsumerSpec, DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder,
-        NodeDaemon, NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
+        ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot, ConsumerSpec,
+        DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder, NodeDaemon,
+        NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
     };
 }
 pub use location::Location;

@@ -31,6 +31,9 @@ pub enum CliError {
     /// A daemon operation was refused.
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+    /// The cluster could not be joined or read.
+    #[error(transparent)]
+    Cluster(#[from] crate::interface::ClusterError),
     /// Nothing has run with this data directory.
     #[error(
         "[coord::E0802] no state store at {}: nothing has run with this data directory; start the service \

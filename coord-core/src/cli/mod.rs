@@ -23,6 +23,7 @@ macro_rules! say {
     }};
 }
 
+mod cluster;
 mod dlq;
 mod error;
 mod http;
@@ -43,8 +44,11 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use error::CliError;
 
+use std::sync::Arc;
+
 use crate::config::ServiceConfig;
 use crate::coordination::{Coordination, CoordinationBuilder};
+use crate::interface::{ClusterConnector, ClusterLink};
 use crate::logging::LoggingError;
 use crate::store::DEFAULT_DATA_DIR;
 
@@ -57,6 +61,7 @@ pub struct App {
     configure: Box<Configure>,
     default_duration: Option<Duration>,
     on_start: Option<Box<OnStart>>,
+    cluster_connector: Option<ClusterConnector>,
 }
 
 impl App {
@@ -67,7 +72,20 @@ impl App {
             configure: Box::new(|builder| builder),
             default_duration: None,
             on_start: None,
+            cluster_connector: None,
         }
+    }
+
+    /// How `--cluster URL` connects: `coord::cli::run` sets it when coord's
+    /// `nats` feature is on; without one, `--cluster` is refused with the fix.
+    pub fn cluster_connector(mut self, connector: ClusterConnector) -> Self {
+        self.cluster_connector = Some(connector);
+        self
+    }
+
+    /// The application's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Sets up the coordination builder (profiles, timeouts, restart policies).
@@ -94,10 +112,22 @@ impl App {
     /// The coordination the application configures, with the config file's
     /// settings over it (its names checked first).
     fn build(&self, config: Option<&ServiceConfig>) -> Result<Coordination, CliError> {
+        self.build_in(config, None)
+    }
+
+    /// [`build`](Self::build), joining `cluster` when given.
+    fn build_in(
+        &self,
+        config: Option<&ServiceConfig>,
+        cluster: Option<Arc<dyn ClusterLink>>,
+    ) -> Result<Coordination, CliError> {
         let mut builder = (self.configure)(Coordination::builder());
         if let Some(config) = config {
             config.check_names(crate::registry::registry())?;
             builder = config.apply(builder);
+        }
+        if let Some(link) = cluster {
+            builder = builder.cluster(link);
         }
         Ok(builder.build()?)
     }
@@ -152,6 +182,9 @@ impl Cli {
                 args.profile = args.profile.take().or(top_level.profile);
                 args.duration = args.duration.or(top_level.duration);
                 args.http = args.http.or(top_level.http);
+                args.cluster = args.cluster.take().or(top_level.cluster);
+                args.node = args.node.take().or(top_level.node);
+                args.lease = args.lease.or(top_level.lease);
             }
             Some(other) => {
                 return Err(conflict(format!(
@@ -178,6 +211,15 @@ impl RunArgs {
         if self.http.is_some() {
             flags.push("--http");
         }
+        if self.cluster.is_some() {
+            flags.push("--cluster");
+        }
+        if self.node.is_some() {
+            flags.push("--node");
+        }
+        if self.lease.is_some() {
+            flags.push("--lease");
+        }
         flags
     }
 }
@@ -194,6 +236,10 @@ enum Command {
         /// Redraw every second until Ctrl-C.
         #[arg(long)]
         watch: bool,
+        /// The whole cluster instead of this data directory's run: nodes,
+        /// singleton leaders and tokens, daemon states (URL default: COORD_CLUSTER).
+        #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+        cluster: Option<String>,
     },
     /// The startup order of daemons and coordinators, by level
     Order,
@@ -254,6 +300,18 @@ struct RunArgs {
     /// (a port binds 127.0.0.1; `COORD_HTTP` when not given; off by default).
     #[arg(long, value_name = "ADDR", value_parser = http::parse_address)]
     http: Option<std::net::SocketAddr>,
+    /// Join the cluster at this NATS server, e.g. nats://127.0.0.1:4222
+    /// (`COORD_CLUSTER` when not given; off by default). Each node keeps its
+    /// state store in a folder of its own under --data-dir.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
+    /// This node's name in the cluster (`COORD_NODE`; default: host name and pid).
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
+    /// A singleton's lease in the cluster: how long a dead leader holds it
+    /// (`COORD_LEASE`; default 10).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    lease: Option<Duration>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,7 +419,12 @@ async fn dispatch(app: &App, cli: Cli) -> Result<bool, CliError> {
             Ok(config) => serve::run(app, config.as_ref(), &data_dir, args).await,
             Err(error) => Err(error.into()),
         },
-        Command::Status { json, watch } => status::status(app, &data_dir, json, watch).await,
+        Command::Status {
+            json,
+            cluster: Some(url),
+            ..
+        } => cluster::status(app, &url, json, &mut out).await,
+        Command::Status { json, watch, .. } => status::status(app, &data_dir, json, watch).await,
         Command::Order => registry_view::order(&mut out),
         Command::Validate { strict } => Ok(registry_view::validate(
             app,

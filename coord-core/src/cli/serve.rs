@@ -40,7 +40,17 @@ pub(super) async fn run(
         what: "cannot listen for SIGINT/SIGTERM/SIGHUP",
         source,
     })?;
-    let coordination = app.build(config)?;
+    let cluster = super::cluster::join(app, &args).await?;
+    // Nodes on one machine each keep their own store: one service per data directory.
+    let data_dir = match &cluster {
+        Some(link) => data_dir.join(crate::cli::cluster::node_folder(link.node())),
+        None => data_dir.to_path_buf(),
+    };
+    let data_dir = data_dir.as_path();
+    if let Some(link) = &cluster {
+        tracing::info!(url = link.url(), node = link.node(), lease = ?link.lease(), "joined the cluster");
+    }
+    let coordination = app.build_in(config, cluster)?;
     if let Some(config) = config {
         tracing::info!(path = %config.path.display(), "config file read");
     }

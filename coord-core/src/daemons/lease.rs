@@ -87,7 +87,12 @@ impl DaemonManager {
             let sent = Instant::now();
             match link.claim_lease(name).await {
                 Ok(LeaseClaim::Acquired { token, revision }) => {
-                    tracing::info!(daemon = name, token, node = link.node(), "lease acquired; running here");
+                    tracing::info!(
+                        daemon = name,
+                        token,
+                        node = link.node(),
+                        "lease acquired; running here"
+                    );
                     self.update(i, |s| {
                         s.leader = Some(link.node().to_owned());
                         s.fencing_token = Some(token);
@@ -187,7 +192,11 @@ async fn renew(
                 next = sent + every;
             }
             Ok(Err(ClusterError::LeaseLost { .. })) => {
-                tracing::error!(daemon = name, token, "lease taken over by another node; stepping down");
+                tracing::error!(
+                    daemon = name,
+                    token,
+                    "lease taken over by another node; stepping down"
+                );
                 lost.cancel();
                 return;
             }

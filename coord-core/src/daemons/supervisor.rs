@@ -89,7 +89,10 @@ impl DaemonManager {
             let started = Instant::now();
             let outcome = self.run_instance(i, &run_stop, token).await;
             if lease.as_ref().is_some_and(|k| k.is_lost(&stop)) {
-                tracing::warn!(daemon = spec.name, "stepped down: the lease was lost; standing by");
+                tracing::warn!(
+                    daemon = spec.name,
+                    "stepped down: the lease was lost; standing by"
+                );
                 self.update(i, |s| {
                     s.state = DaemonState::Standby;
                     s.leader = None;

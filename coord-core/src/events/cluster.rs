@@ -361,7 +361,9 @@ fn publish_failed<E: Event>(
             let envelope = Arc::clone(&again);
             let wire = wire.clone();
             Box::pin(async move {
-                let inner = weak.upgrade().ok_or_else(|| "[coord::E0405] the bus is gone".to_owned())?;
+                let inner = weak
+                    .upgrade()
+                    .ok_or_else(|| "[coord::E0405] the bus is gone".to_owned())?;
                 let attached = inner
                     .cluster
                     .get()

@@ -34,10 +34,15 @@ pub struct ClusterOptions {
     pub publish_timeout: Duration,
     /// Distributed publishes waiting for the server before publishers wait too.
     pub publish_buffer: usize,
+    /// How long a node may hold a delivery without word (it sends progress
+    /// while its handler runs) before the cluster gives it to another node:
+    /// how soon a crashed node's once-per-cluster events move on.
+    pub ack_wait: Duration,
 }
 
 impl ClusterOptions {
-    /// Options with the defaults: a 10 s lease, 5 s to connect, 30 s per publish.
+    /// Options with the defaults: a 10 s lease, 5 s to connect, 30 s per
+    /// publish, 5 s before an unanswered delivery moves to another node.
     pub fn new(url: impl Into<String>, node: impl Into<String>, app: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -47,6 +52,7 @@ impl ClusterOptions {
             connect_timeout: Duration::from_secs(5),
             publish_timeout: Duration::from_secs(30),
             publish_buffer: 4096,
+            ack_wait: Duration::from_secs(5),
         }
     }
 

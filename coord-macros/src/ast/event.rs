@@ -26,7 +26,13 @@ impl EventInput {
                 "[coord::E0018] an event type cannot be generic: each event type needs one stable name",
             );
         }
-        let helper = helper_crate(cx, &input.attrs, "event", symbol::EVENT_KEYS, &[symbol::DISTRIBUTED]);
+        let helper = helper_crate(
+            cx,
+            &input.attrs,
+            "event",
+            symbol::EVENT_KEYS,
+            &[symbol::DISTRIBUTED],
+        );
         Self {
             ident: input.ident.clone(),
             name: helper.name.map_or_else(

@@ -74,7 +74,9 @@ impl Subscriptions {
                 continue;
             }
             method.attrs.retain(|a| !is_subscribe(a));
-            let once = markers.iter().fold(false, |once, marker| once | scope_of(cx, marker));
+            let once = markers
+                .iter()
+                .fold(false, |once, marker| once | scope_of(cx, marker));
             // A handler must be async even when it never waits; a lint asking
             // to drop the `async` would ask for a signature coord rejects.
             method

@@ -163,7 +163,11 @@ fn options(attr: &DaemonAttr, restart: &TokenStream, health: &TokenStream) -> To
         .health_threshold
         .map_or(none.clone(), |n| some(quote!(#n)));
     let critical = attr.critical.map_or(none.clone(), |c| some(quote!(#c)));
-    let singleton = if attr.singleton { some(quote!(true)) } else { none };
+    let singleton = if attr.singleton {
+        some(quote!(true))
+    } else {
+        none
+    };
     quote! {
         #krate::DaemonOptions {
             restart: #restart,

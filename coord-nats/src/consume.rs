@@ -1,0 +1,209 @@
+//! One durable pull consumer per handler: deliveries handled one at a time,
+//! acknowledged after the handler succeeds, redelivered after a failure
+//! with coord's delay, and kept as a dead letter after the last attempt.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::{AckKind, Message};
+use coord_core::cluster::{
+    ClusterError, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, Scope, WireEvent,
+};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::link::{NatsLink, failed};
+use crate::names::token;
+use crate::publish::{
+    HEADER_CORRELATION, HEADER_EVENT, HEADER_ID, HEADER_SOURCE, HEADER_SOURCE_NODE,
+    HEADER_TIMESTAMP,
+};
+
+/// How long a node's consumer outlives the node: its events wait that long.
+const NODE_CONSUMER_IDLE: Duration = Duration::from_secs(3600);
+/// Deliveries fetched ahead per handler.
+const BATCH: usize = 64;
+
+impl NatsLink {
+    pub(crate) fn start_consumer(
+        &self,
+        spec: ConsumerSpec,
+        deliver: DeliverFn,
+    ) -> Result<(), ClusterError> {
+        let durable = self
+            .names
+            .consumer(spec.scope, &spec.handler, &self.options.node);
+        let config = pull::Config {
+            durable_name: Some(durable.clone()),
+            description: Some(format!(
+                "coord handler {} ({})",
+                spec.handler,
+                spec.scope.as_str()
+            )),
+            // Once per cluster: every event kept; per node: every event
+            // published since this node joined (its handlers may subscribe later).
+            deliver_policy: match spec.scope {
+                Scope::Once => DeliverPolicy::All,
+                Scope::Node => DeliverPolicy::ByStartTime {
+                    start_time: self.joined,
+                },
+            },
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.options.ack_wait,
+            // coord decides when a delivery is dead; the server never gives up.
+            max_deliver: -1,
+            filter_subject: self.names.event(spec.event),
+            inactive_threshold: match spec.scope {
+                Scope::Once => Duration::ZERO,
+                Scope::Node => NODE_CONSUMER_IDLE,
+            },
+            ..Default::default()
+        };
+        let stream = self.stream.clone();
+        let dead_letters = self.dead_letters.clone();
+        let closing = self.closing.clone();
+        let ack_wait = self.options.ack_wait;
+        let task = tokio::spawn(async move {
+            let mut warned = false;
+            while !closing.is_cancelled() {
+                let consumer: Result<async_nats::jetstream::consumer::Consumer<pull::Config>, _> =
+                    stream
+                        .get_or_create_consumer(&durable, config.clone())
+                        .await;
+                let result = match consumer {
+                    Ok(consumer) => {
+                        consume(
+                            &consumer,
+                            &spec,
+                            &deliver,
+                            &dead_letters,
+                            ack_wait,
+                            &closing,
+                        )
+                        .await
+                    }
+                    Err(error) => Err(failed(format!("create consumer {durable}"), error)),
+                };
+                if let Err(error) = result {
+                    if !warned {
+                        tracing::warn!(handler = %spec.handler, %error, "consumer interrupted; retrying");
+                        warned = true;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        () = closing.cancelled() => {}
+                    }
+                } else {
+                    warned = false;
+                }
+            }
+        });
+        match self.consumers.lock() {
+            Ok(mut consumers) => consumers.push(task),
+            Err(poisoned) => poisoned.into_inner().push(task),
+        }
+        Ok(())
+    }
+}
+
+async fn consume(
+    consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>,
+    spec: &ConsumerSpec,
+    deliver: &DeliverFn,
+    dead_letters: &async_nats::jetstream::kv::Store,
+    ack_wait: Duration,
+    closing: &CancellationToken,
+) -> Result<(), ClusterError> {
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(BATCH)
+        .heartbeat(Duration::from_secs(5).min(ack_wait))
+        .expires(Duration::from_secs(30).max(ack_wait * 2))
+        .messages()
+        .await
+        .map_err(|e| failed("start consuming", e))?;
+    loop {
+        let next = tokio::select! {
+            next = messages.next() => next,
+            () = closing.cancelled() => return Ok(()),
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Err(failed("receive a delivery", error)),
+            None => return Err(failed("receive a delivery", "the consumer ended")),
+        };
+        handle(message, spec, deliver, dead_letters, ack_wait).await;
+    }
+}
+
+/// The wire event a message carries.
+fn wire_event(message: &Message) -> WireEvent {
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    WireEvent {
+        event: header(HEADER_EVENT),
+        id: header(HEADER_ID),
+        source_node: header(HEADER_SOURCE_NODE),
+        source: header(HEADER_SOURCE),
+        correlation_id: header(HEADER_CORRELATION).parse().unwrap_or(0),
+        timestamp_ms: header(HEADER_TIMESTAMP).parse().unwrap_or(0),
+        payload: message.payload.to_vec(),
+    }
+}
+
+async fn handle(
+    message: Message,
+    spec: &ConsumerSpec,
+    deliver: &DeliverFn,
+    dead_letters: &async_nats::jetstream::kv::Store,
+    ack_wait: Duration,
+) {
+    let (attempt, sequence) = match message.info() {
+        Ok(info) => (
+            u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
+            info.stream_sequence,
+        ),
+        Err(_) => (1, 0),
+    };
+    let delivery = Delivery {
+        event: wire_event(&message),
+        attempt,
+    };
+    // While the handler runs, tell the server it is still in hand, so a
+    // slow handler is not mistaken for a crashed node.
+    let mut handling = std::pin::pin!(deliver(delivery));
+    let mut progress = tokio::time::interval(ack_wait / 3);
+    progress.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut handling => break outcome,
+            _ = progress.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    };
+    let acked = match outcome {
+        DeliveryOutcome::Ack => message.ack().await,
+        DeliveryOutcome::Retry(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
+        DeliveryOutcome::DeadLetter(letter) => {
+            let key = format!("{}_{sequence}", token(&spec.handler));
+            if let Err(error) = dead_letters.put(&key, letter.into_bytes().into()).await {
+                // Not kept in the cluster: leave the delivery to be retried.
+                tracing::error!(handler = %spec.handler, %error, "dead letter not recorded; redelivering");
+                let _ = message.ack_with(AckKind::Nak(Some(ack_wait))).await;
+                return;
+            }
+            message.ack_with(AckKind::Term).await
+        }
+    };
+    if let Err(error) = acked {
+        // The server redelivers it after ack_wait; handlers must be idempotent.
+        tracing::warn!(handler = %spec.handler, %error, "acknowledgement not sent");
+    }
+}
