@@ -62,9 +62,10 @@ impl NatsLink {
     /// Connects and prepares the stream and buckets, within the connect timeout.
     pub async fn connect(options: ClusterOptions) -> Result<Self, ClusterError> {
         let timeout = options.connect_timeout;
+        let started = tokio::time::Instant::now();
         let connect_error = |reason: String| ClusterError::Connect {
             url: options.url.clone(),
-            waited: timeout,
+            waited: started.elapsed(),
             reason,
         };
         let connecting = async_nats::ConnectOptions::new()
@@ -78,13 +79,13 @@ impl NatsLink {
         let client = match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(client)) => client,
             Ok(Err(error)) => return Err(connect_error(error.to_string())),
-            Err(_) => return Err(connect_error("no answer".to_owned())),
+            Err(_) => return Err(connect_error(format!("no answer within {timeout:?}"))),
         };
         match tokio::time::timeout(timeout, Self::prepare(options.clone(), client)).await {
             Ok(result) => result,
-            Err(_) => Err(connect_error(
-                "connected, but JetStream did not answer; start the server with `-js`".to_owned(),
-            )),
+            Err(_) => Err(connect_error(format!(
+                "connected, but JetStream did not answer within {timeout:?}; start the server with `-js`"
+            ))),
         }
     }
 

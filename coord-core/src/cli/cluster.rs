@@ -223,3 +223,29 @@ pub(super) async fn status(
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cluster_without_an_engine_names_the_feature_to_enable() {
+        let args = RunArgs {
+            cluster: Some("nats://127.0.0.1:4222".to_owned()),
+            ..RunArgs::default()
+        };
+        let error = match join(&App::new("svc"), &args).await {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("joined a cluster with no engine"),
+        };
+        assert!(error.contains("[coord::E1004]"), "{error}");
+        assert!(error.contains("nats://127.0.0.1:4222"), "{error}");
+        assert!(error.contains("features = [\"nats\"]"), "{error}");
+    }
+
+    #[test]
+    fn node_folders_are_safe_file_names() {
+        assert_eq!(node_folder("n1"), "node-n1");
+        assert_eq!(node_folder("host/1 x"), "node-host_1_x");
+    }
+}

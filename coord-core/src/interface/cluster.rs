@@ -219,14 +219,14 @@ pub struct ClusterSnapshot {
 pub enum ClusterError {
     /// No server answered at the URL.
     #[error(
-        "[coord::E1001] cannot reach the cluster at {url} within {waited:?}: {reason}. Start the server \
+        "[coord::E1001] cannot reach the cluster at {url}: {reason} (gave up after {waited:.1?}). Start the server \
          (`nats-server -js`), check the URL (`--cluster` / COORD_CLUSTER), or run without `--cluster` \
          for a single node"
     )]
     Connect {
         /// The URL tried.
         url: String,
-        /// How long it waited.
+        /// How long it tried.
         waited: Duration,
         /// What the engine said.
         reason: String,
