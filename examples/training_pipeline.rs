@@ -15,6 +15,18 @@
 //! cargo run --example training_pipeline -- --config examples/training_pipeline.toml
 //! ```
 //!
+//! Clustered (feature `nats`, a local `nats-server -js`), one line per terminal:
+//!
+//! ```sh
+//! cargo run --features nats --example training_pipeline -- run --duration 600 --cluster nats://127.0.0.1:4222 --node n1
+//! cargo run --features nats --example training_pipeline -- run --duration 600 --cluster nats://127.0.0.1:4222 --node n2
+//! cargo run --features nats --example training_pipeline -- status --cluster nats://127.0.0.1:4222
+//! ```
+//!
+//! `auto_promotion` is a singleton: one node runs it, the others stand by
+//! and take over when that node dies. `ModelPromoted` is distributed: every
+//! node's router counts it, and one node of the cluster uploads the model.
+//!
 //! Settings live on each daemon's attribute (`auto_sync`'s restart limits
 //! and health check, `event_router` being critical); the config file
 //! `examples/training_pipeline.toml` overrides some of them and configures
@@ -65,8 +77,9 @@ pub struct EvaluationCompleted {
     pub win_rate: f64,
 }
 
-/// A model became the new best.
+/// A model became the new best. In cluster mode it reaches every node.
 #[derive(Event, Clone, Debug, Serialize, Deserialize)]
+#[event(distributed)]
 pub struct ModelPromoted {
     pub model: String,
 }
@@ -206,8 +219,9 @@ impl PromotionController {
     }
 
     /// Uploads the promoted model; the registry is busy now and then, and the
-    /// dead-letter queue retries the upload (1 s later, then 2 s, ...).
-    #[subscribe]
+    /// dead-letter queue retries the upload (1 s later, then 2 s, ...). In
+    /// cluster mode one node of the cluster uploads each model.
+    #[subscribe(once)]
     async fn on_model_promoted(&self, event: &ModelPromoted) -> Result<(), BoxError> {
         // PIPELINE_REGISTRY_DOWN=1 makes every upload fail, to watch the
         // dead-letter queue retry and then keep the upload as `dead`.
@@ -270,8 +284,21 @@ pub struct AutoSync;
 #[daemon(DaemonType::Evaluation, runner = evaluate, depends_on = [DaemonType::EventRouter], category = "models")]
 pub struct Evaluation;
 
-#[daemon(DaemonType::AutoPromotion, runner = run_until_cancelled, depends_on = [DaemonType::Evaluation], category = "models")]
+// In cluster mode one node at a time runs the promotion step; the others
+// show it as `standby` and take over within a lease (10 s) if that node dies.
+#[daemon(DaemonType::AutoPromotion, runner = promote, depends_on = [DaemonType::Evaluation],
+         category = "models", singleton)]
 pub struct AutoPromotion;
+
+/// The promotion step: with a cluster, only the node holding its lease runs it.
+async fn promote(ctx: DaemonContext) -> Result<(), BoxError> {
+    if let Some(token) = ctx.fencing_token() {
+        // A real promotion would send the token with every write to the model
+        // registry, which refuses writes with an older token.
+        tracing::info!(token, "this node runs the promotion step");
+    }
+    run_until_cancelled(ctx).await
+}
 
 async fn run_until_cancelled(ctx: DaemonContext) -> Result<(), BoxError> {
     ctx.ready();

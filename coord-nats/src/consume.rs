@@ -2,6 +2,8 @@
 //! acknowledged after the handler succeeds, redelivered after a failure
 //! with coord's delay, and kept as a dead letter after the last attempt.
 
+use std::future::Future as _;
+use std::task::Poll;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
@@ -175,16 +177,23 @@ async fn handle(
         event: wire_event(&message),
         attempt,
     };
-    // While the handler runs, tell the server it is still in hand, so a
-    // slow handler is not mistaken for a crashed node.
+    // Most handlers finish on their first poll and never arm a timer; while
+    // a slower one runs, the server hears it is still in hand, so a slow
+    // handler is not mistaken for a crashed node.
     let mut handling = std::pin::pin!(deliver(delivery));
-    let mut progress = tokio::time::interval(ack_wait / 3);
-    progress.tick().await;
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut handling => break outcome,
-            _ = progress.tick() => {
-                let _ = message.ack_with(AckKind::Progress).await;
+    let first = std::future::poll_fn(|cx| Poll::Ready(handling.as_mut().poll(cx))).await;
+    let outcome = match first {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => {
+            let mut progress = tokio::time::interval(ack_wait / 3);
+            progress.tick().await;
+            loop {
+                tokio::select! {
+                    outcome = &mut handling => break outcome,
+                    _ = progress.tick() => {
+                        let _ = message.ack_with(AckKind::Progress).await;
+                    }
+                }
             }
         }
     };
