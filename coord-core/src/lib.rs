@@ -63,7 +63,7 @@ pub mod cluster {
     pub use crate::interface::{
         ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot, ConsumerSpec,
         DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder, NodeDaemon,
-        NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
+        NodeReport, OutgoingEvent, PublishFailed, Scope, unix_millis,
     };
 }
 pub use location::Location;

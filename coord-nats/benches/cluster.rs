@@ -90,8 +90,14 @@ impl Received {
     async fn wait(&self) {
         let notified = self.all.notified();
         if self.count.load(Ordering::Acquire) < EVENTS {
-            if tokio::time::timeout(Duration::from_secs(120), notified).await.is_err() {
-                panic!("only {} of {EVENTS} events arrived", self.count.load(Ordering::Acquire));
+            if tokio::time::timeout(Duration::from_secs(120), notified)
+                .await
+                .is_err()
+            {
+                panic!(
+                    "only {} of {EVENTS} events arrived",
+                    self.count.load(Ordering::Acquire)
+                );
             }
         }
     }
@@ -106,7 +112,10 @@ struct Round {
 async fn through_coord(url: &str, round: usize) -> Round {
     let app = format!("bench_coord_{round}");
     let connect = |node: &str| coord::nats::connect(ClusterOptions::new(url, node, app.as_str()));
-    let (a, b) = (connect("a").await.expect("node a"), connect("b").await.expect("node b"));
+    let (a, b) = (
+        connect("a").await.expect("node a"),
+        connect("b").await.expect("node b"),
+    );
     let sender = EventBus::new(BusConfig::default());
     sender.attach_cluster(a.clone(), []);
     let receiver = EventBus::new(BusConfig::default());
@@ -139,7 +148,10 @@ async fn through_raw(url: &str, round: usize) -> Round {
     let subject = format!("raw{round}.samples");
     let client_a = async_nats::connect(url).await.expect("client a");
     let client_b = async_nats::connect(url).await.expect("client b");
-    let (js_a, js_b) = (jetstream::new(client_a.clone()), jetstream::new(client_b.clone()));
+    let (js_a, js_b) = (
+        jetstream::new(client_a.clone()),
+        jetstream::new(client_b.clone()),
+    );
     js_a.get_or_create_stream(stream::Config {
         name: name.clone(),
         subjects: vec![format!("raw{round}.>")],
@@ -225,10 +237,20 @@ fn events_bench(url: &str) {
         .build()
         .expect("runtime");
     let (mut coord_rounds, mut raw_rounds) = (Vec::new(), Vec::new());
+    // Each side runs as a task on the runtime's two workers, as a service's
+    // code would (not on the thread that blocks on the runtime).
+    let on_workers = |side: &str, round: usize| -> Round {
+        let url = url.to_owned();
+        let task = match side {
+            "raw" => rt.spawn(async move { through_raw(&url, round).await }),
+            _ => rt.spawn(async move { through_coord(&url, round).await }),
+        };
+        rt.block_on(task).expect("the round finished")
+    };
     for round in 0..ROUNDS {
         // Alternated, so a noisy neighbour hits both sides alike.
-        raw_rounds.push(rt.block_on(through_raw(url, round)));
-        coord_rounds.push(rt.block_on(through_coord(url, round)));
+        raw_rounds.push(on_workers("raw", round));
+        coord_rounds.push(on_workers("coord", round));
         println!(
             "round {round}: raw {:.0} events/s, coord {:.0} events/s",
             raw_rounds[round].per_second, coord_rounds[round].per_second
@@ -236,7 +258,10 @@ fn events_bench(url: &str) {
     }
     let report = |name: &str, rounds: &[Round]| -> f64 {
         let rate = median(rounds.iter().map(|r| r.per_second).collect());
-        let mut all: Vec<u64> = rounds.iter().flat_map(|r| r.latencies.iter().copied()).collect();
+        let mut all: Vec<u64> = rounds
+            .iter()
+            .flat_map(|r| r.latencies.iter().copied())
+            .collect();
         all.sort_unstable();
         println!(
             "{name:<28} median {rate:>9.0} events/s   latency p50 {:>9.2?}  p99 {:>9.2?}",
@@ -261,7 +286,14 @@ fn build_node() {
         .ok()
         .is_some_and(|p| p.components().any(|c| c.as_os_str() == "release"));
     let mut command = std::process::Command::new(cargo);
-    command.args(["build", "-q", "-p", "coord-nats", "--example", "cluster_node"]);
+    command.args([
+        "build",
+        "-q",
+        "-p",
+        "coord-nats",
+        "--example",
+        "cluster_node",
+    ]);
     if profile_release {
         command.arg("--release");
     }
@@ -293,7 +325,10 @@ fn failover_bench(server: &harness::Server) {
             "no leader before kill {kill}"
         );
         let leader = current.expect("a leader");
-        let index = nodes.iter().position(|n| n.name == leader.node).expect("its node");
+        let index = nodes
+            .iter()
+            .position(|n| n.name == leader.node)
+            .expect("its node");
         let mut node = nodes.swap_remove(index);
         node.kill();
         let at = node.killed_at.expect("killed");
@@ -307,12 +342,23 @@ fn failover_bench(server: &harness::Server) {
         });
         let next = next.unwrap_or_else(|| panic!("nobody took over after kill {kill}"));
         let took = next.start_ms.saturating_sub(at);
-        println!("kill {kill}: {} (token {}) -> {} (token {}) in {took} ms", leader.node, leader.token, next.node, next.token);
+        println!(
+            "kill {kill}: {} (token {}) -> {} (token {}) in {took} ms",
+            leader.node, leader.token, next.node, next.token
+        );
         takeovers.push(took);
         // Back to three nodes, under a new name (a restarted process is a new node).
         let name = format!("f{}", 4 + kill);
-        nodes.push(harness::Node::start(&name, &server.url(), LEASE_S, &logs.0, &data.0));
-        assert!(harness::wait_until(Duration::from_secs(30), || harness::joined(&logs.0, &[&name])));
+        nodes.push(harness::Node::start(
+            &name,
+            &server.url(),
+            LEASE_S,
+            &logs.0,
+            &data.0,
+        ));
+        assert!(harness::wait_until(Duration::from_secs(30), || {
+            harness::joined(&logs.0, &[&name])
+        }));
     }
     harness::assert_one_leader_at_a_time(&harness::terms(&logs.0, &killed));
     let worst = takeovers.iter().copied().max().unwrap_or(0);
@@ -329,8 +375,18 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    // `cargo bench --bench cluster -- events` (or `failover`) runs one part.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     let _ = base();
     let server = harness::Server::start();
-    events_bench(&server.url());
-    failover_bench(&server);
+    if wanted("events") {
+        events_bench(&server.url());
+    }
+    if wanted("failover") {
+        failover_bench(&server);
+    }
 }

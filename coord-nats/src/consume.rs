@@ -2,24 +2,20 @@
 //! acknowledged after the handler succeeds, redelivered after a failure
 //! with coord's delay, and kept as a dead letter after the last attempt.
 
-use std::future::Future as _;
 use std::task::Poll;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::{AckKind, Message};
 use coord_core::cluster::{
-    ClusterError, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, Scope, WireEvent,
+    ClusterError, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, Scope,
 };
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::link::{NatsLink, failed};
 use crate::names::token;
-use crate::publish::{
-    HEADER_CORRELATION, HEADER_EVENT, HEADER_ID, HEADER_SOURCE, HEADER_SOURCE_NODE,
-    HEADER_TIMESTAMP,
-};
+use crate::publish::HEADER_META;
 
 /// How long a node's consumer outlives the node: its events wait that long.
 const NODE_CONSUMER_IDLE: Duration = Duration::from_secs(3600);
@@ -119,15 +115,21 @@ async fn consume(
     let mut messages = consumer
         .stream()
         .max_messages_per_batch(BATCH)
-        .heartbeat(Duration::from_secs(5).min(ack_wait))
-        .expires(Duration::from_secs(30).max(ack_wait * 2))
+        // A pull stream can stall under load (nats-io/nats.rs#1285); a
+        // short heartbeat notices within two seconds and the loop above
+        // starts it again.
+        .heartbeat(Duration::from_secs(1))
+        .expires(Duration::from_secs(10))
         .messages()
         .await
         .map_err(|e| failed("start consuming", e))?;
+    // Made once: a fresh `cancelled()` per delivery would lock the token each time.
+    let mut closing = std::pin::pin!(closing.cancelled());
     loop {
         let next = tokio::select! {
+            biased;
+            () = &mut closing => return Ok(()),
             next = messages.next() => next,
-            () = closing.cancelled() => return Ok(()),
         };
         let message = match next {
             Some(Ok(message)) => message,
@@ -138,27 +140,6 @@ async fn consume(
     }
 }
 
-/// The wire event a message carries.
-fn wire_event(message: &Message) -> WireEvent {
-    let header = |name: &str| {
-        message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-            .unwrap_or_default()
-    };
-    WireEvent {
-        event: header(HEADER_EVENT),
-        id: header(HEADER_ID),
-        source_node: header(HEADER_SOURCE_NODE),
-        source: header(HEADER_SOURCE),
-        correlation_id: header(HEADER_CORRELATION).parse().unwrap_or(0),
-        timestamp_ms: header(HEADER_TIMESTAMP).parse().unwrap_or(0),
-        payload: message.payload.to_vec(),
-    }
-}
-
 async fn handle(
     message: Message,
     spec: &ConsumerSpec,
@@ -166,21 +147,35 @@ async fn handle(
     dead_letters: &async_nats::jetstream::kv::Store,
     ack_wait: Duration,
 ) {
-    let (attempt, sequence) = match message.info() {
+    let (attempt, sequence, published_ms) = match message.info() {
         Ok(info) => (
             u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
             info.stream_sequence,
+            u64::try_from(info.published.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
         ),
-        Err(_) => (1, 0),
+        Err(_) => (1, 0, 0),
     };
+    let header = |name: &str| message.headers.as_ref().and_then(|h| h.get(name));
+    let id = header("Nats-Msg-Id").map_or("", |v| v.as_str());
+    let (correlation_id, source) = header(HEADER_META)
+        .and_then(|meta| meta.as_str().split_once(' '))
+        .map_or((0, ""), |(correlation, source)| {
+            (u64::from_str_radix(correlation, 16).unwrap_or(0), source)
+        });
     let delivery = Delivery {
-        event: wire_event(&message),
+        id,
+        // `node.boot.seq`: the node is what precedes the last two dots.
+        source_node: id.rsplitn(3, '.').nth(2).unwrap_or_default(),
+        source,
+        correlation_id,
+        timestamp_ms: published_ms,
+        payload: &message.payload,
         attempt,
     };
     // Most handlers finish on their first poll and never arm a timer; while
     // a slower one runs, the server hears it is still in hand, so a slow
     // handler is not mistaken for a crashed node.
-    let mut handling = std::pin::pin!(deliver(delivery));
+    let mut handling = deliver(delivery);
     let first = std::future::poll_fn(|cx| Poll::Ready(handling.as_mut().poll(cx))).await;
     let outcome = match first {
         Poll::Ready(outcome) => outcome,

@@ -8,7 +8,7 @@ use async_nats::jetstream::{self, kv, stream};
 use coord_core::BoxFuture;
 use coord_core::cluster::{
     ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot, ConsumerSpec, DeliverFn,
-    LeaseClaim, LeaseHolder, NodeReport, PublishFailed, WireEvent,
+    LeaseClaim, LeaseHolder, NodeReport, OutgoingEvent, PublishFailed,
 };
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
@@ -205,7 +205,7 @@ impl ClusterLink for NatsLink {
         self.options.lease
     }
 
-    fn publish(&self, event: WireEvent, failed: PublishFailed) -> BoxFuture<'_, ()> {
+    fn publish(&self, event: OutgoingEvent, failed: PublishFailed) -> BoxFuture<'_, ()> {
         Box::pin(self.publisher.send(&self.names, event, failed))
     }
 

@@ -16,19 +16,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::bus::{BusInner, EventBus};
 use super::event::{Envelope, Event, EventId, EventMeta};
 use super::handling::{HANDLING, with_handling};
-use super::topic::{Counters, Subscriber, TopicEntry, downcast_topic};
+use super::topic::{Counters, Topic, TopicEntry, downcast_topic};
 use super::worker::{retry_for, run_handler};
 use crate::interface::{
-    ClusterLink, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, PublishFailed, Scope,
-    WireEvent, unix_millis,
+    BoxFuture, ClusterLink, ConsumerSpec, DeliverFn, Delivery, DeliveryOutcome, OutgoingEvent,
+    PublishFailed, Scope,
 };
 use crate::util::{self, backoff_delay, lock};
 
 /// The cluster as the bus uses it.
 pub(crate) struct Attached {
     link: Arc<dyn ClusterLink>,
-    /// When this node attached: with the node name and the local event id,
-    /// it makes an event id no other publish in the cluster has.
+    /// When this node attached, in ms: with the node name and the local
+    /// event id, it makes an event id no other publish in the cluster has.
     boot: u128,
     /// (event, handler) pairs with a consumer already.
     consuming: std::sync::Mutex<HashSet<(&'static str, Arc<str>)>>,
@@ -50,7 +50,7 @@ impl EventBus {
             link,
             boot: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
+                .map_or(0, |d| d.as_millis()),
             consuming: std::sync::Mutex::default(),
         });
         if self.inner.cluster.set(attached).is_err() {
@@ -140,162 +140,154 @@ impl EventBus {
         event: E,
         source: Option<&'static str>,
     ) {
-        let counts = self.counters::<E>();
+        let (counts, failed) = self.publish_parts::<E>();
         counts.published.fetch_add(1, Ordering::Relaxed);
         let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
         let (correlation_id, inherited) =
             with_handling(|meta, owner| (meta.correlation_id, owner)).unwrap_or((id, "external"));
-        let source = source.unwrap_or(inherited);
-        let payload = match serde_json::to_vec(&event) {
-            Ok(payload) => payload,
-            Err(error) => {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(event = E::NAME, %error, "[coord::E0410] a distributed event does not serialize; not sent");
-                return;
-            }
-        };
-        let timestamp = SystemTime::now();
-        let wire = WireEvent {
-            event: E::NAME.to_owned(),
-            id: format!("{}.{}.{}", attached.link.node(), attached.boot, id.0),
-            source_node: attached.link.node().to_owned(),
-            source: source.to_owned(),
+        let mut payload = Vec::with_capacity(128);
+        if let Err(error) = serde_json::to_writer(&mut payload, &event) {
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(event = E::NAME, %error, "[coord::E0410] a distributed event does not serialize; not sent");
+            return;
+        }
+        let outgoing = OutgoingEvent {
+            event: E::NAME,
+            id: format!("{}.{:x}.{:x}", attached.link.node(), attached.boot, id.0),
+            source: source.unwrap_or(inherited),
             correlation_id: correlation_id.0,
-            timestamp_ms: unix_millis(timestamp),
             payload,
         };
-        let envelope = Arc::new(Envelope {
-            meta: EventMeta {
-                id,
-                name: Cow::Borrowed(E::NAME),
-                timestamp,
-                source: Cow::Borrowed(source),
-                correlation_id,
-            },
-            event,
-        });
-        let failed = publish_failed(Arc::downgrade(&self.inner), envelope, wire.clone());
-        attached.link.publish(wire, failed).await;
+        attached.link.publish(outgoing, failed).await;
     }
 
-    /// The counters of event type `E`, creating its entry on first use.
-    fn counters<E: Event>(&self) -> Arc<Counters> {
+    /// The counters of event type `E` and what its failed publishes do,
+    /// creating its entry on first use.
+    fn publish_parts<E: Event>(&self) -> (Arc<Counters>, PublishFailed) {
+        let parts = |entry: &TopicEntry| {
+            let failed = entry
+                .publish_failed
+                .get_or_init(|| publish_failed::<E>(Arc::downgrade(&self.inner)));
+            (Arc::clone(&entry.counts), Arc::clone(failed))
+        };
         if let Some(entry) = util::read(&self.inner.topics).get(&std::any::TypeId::of::<E>()) {
-            return Arc::clone(&entry.counts);
+            return parts(entry);
         }
         let mut topics = util::write(&self.inner.topics);
-        Arc::clone(
-            &topics
+        parts(
+            topics
                 .entry(std::any::TypeId::of::<E>())
-                .or_insert_with(TopicEntry::new::<E>)
-                .counts,
+                .or_insert_with(TopicEntry::new::<E>),
         )
     }
 
-    /// Runs handler `name` on one delivery from the cluster.
-    async fn handle_remote<E: Event>(&self, name: &str, delivery: Delivery) -> DeliveryOutcome {
+    /// Reads one delivery from the cluster for handler `name` and returns
+    /// the handler's run on it.
+    fn handle_remote<E: Event>(
+        &self,
+        name: &Arc<str>,
+        delivery: Delivery<'_>,
+    ) -> BoxFuture<'static, DeliveryOutcome> {
         let config = self.inner.config;
-        let found: Option<(Subscriber<E>, Arc<Counters>)> = {
+        let found: Option<(Arc<Topic<E>>, usize)> = {
             let topics = util::read(&self.inner.topics);
             topics.get(&std::any::TypeId::of::<E>()).and_then(|entry| {
-                downcast_topic::<E>(&entry.topic)
+                let topic = downcast_topic::<E>(&entry.topic);
+                let at = topic
                     .subscribers
                     .iter()
-                    .find(|s| *s.shared.name == *name)
-                    .map(|s| (s.clone(), Arc::clone(&entry.counts)))
+                    .position(|s| *s.shared.name == **name)?;
+                Some((Arc::clone(topic), at))
             })
         };
-        let wire = delivery.event;
-        let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
-        let meta = EventMeta {
-            id,
-            name: Cow::Borrowed(E::NAME),
-            timestamp: UNIX_EPOCH + Duration::from_millis(wire.timestamp_ms),
-            source: Cow::Owned(format!("{}@{}", wire.source, wire.source_node)),
-            correlation_id: id,
-        };
-        let Some((subscriber, counts)) = found else {
+        let last_attempt = delivery.attempt >= config.max_attempts;
+        let Some((topic, at)) = found else {
             // Unsubscribed meanwhile (a coordinator being rewired): later.
-            return if delivery.attempt >= config.max_attempts {
-                DeliveryOutcome::DeadLetter(remote_letter(
+            let outcome = if last_attempt {
+                DeliveryOutcome::DeadLetter(remote_letter::<E>(
                     name,
-                    &wire,
-                    delivery.attempt,
+                    &delivery,
                     "[coord::E0408] the handler is not subscribed on this node",
                 ))
             } else {
                 DeliveryOutcome::Retry(config.retry_initial)
             };
+            return Box::pin(std::future::ready(outcome));
         };
-        let event: E = match serde_json::from_slice(&wire.payload) {
+        let event: E = match serde_json::from_slice(delivery.payload) {
             Ok(event) => event,
             Err(error) => {
                 // Retrying cannot make it readable: dead at once.
-                counts.failed.fetch_add(1, Ordering::Relaxed);
+                topic.counts.failed.fetch_add(1, Ordering::Relaxed);
                 let reason = format!(
                     "[coord::E0409] the payload does not read as event '{}': {error}",
                     E::NAME
                 );
-                tracing::error!(handler = name, id = %wire.id, %reason, "distributed event unreadable");
-                return DeliveryOutcome::DeadLetter(remote_letter(
-                    name,
-                    &wire,
-                    delivery.attempt,
-                    &reason,
-                ));
+                tracing::error!(handler = %name, id = delivery.id, %reason, "distributed event unreadable");
+                let letter = remote_letter::<E>(name, &delivery, &reason);
+                return Box::pin(std::future::ready(DeliveryOutcome::DeadLetter(letter)));
             }
         };
-        let envelope = Arc::new(Envelope { meta, event });
-        let shared = &subscriber.shared;
-        let started = shared.latency.start();
-        let call = HANDLING.scope(
-            (envelope.meta.clone(), shared.owner),
-            (subscriber.handler)(&envelope),
-        );
-        let result = run_handler(call, shared.timeout).await;
-        shared.latency.record(started);
-        match result {
-            Ok(()) => {
-                counts.delivered.fetch_add(1, Ordering::Relaxed);
-                DeliveryOutcome::Ack
-            }
-            Err(error) if delivery.attempt >= config.max_attempts => {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
+        let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
+        let envelope = Arc::new(Envelope {
+            meta: EventMeta {
+                id,
+                name: Cow::Borrowed(E::NAME),
+                timestamp: UNIX_EPOCH + Duration::from_millis(delivery.timestamp_ms),
+                source: Cow::Owned(format!("{}@{}", delivery.source, delivery.source_node)),
+                correlation_id: id,
+            },
+            event,
+        });
+        // What a dead letter names, kept only for the delivery that may become one.
+        let origin =
+            last_attempt.then(|| (delivery.id.to_owned(), delivery.source_node.to_owned()));
+        let (attempt, bus, name) = (delivery.attempt, self.clone(), Arc::clone(name));
+        Box::pin(async move {
+            let subscriber = &topic.subscribers[at];
+            let shared = &subscriber.shared;
+            let started = shared.latency.start();
+            let call = HANDLING.scope(
+                (envelope.meta.clone(), shared.owner),
+                (subscriber.handler)(&envelope),
+            );
+            let result = run_handler(call, shared.timeout).await;
+            shared.latency.record(started);
+            let counts = &topic.counts;
+            let error = match result {
+                Ok(()) => {
+                    counts.delivered.fetch_add(1, Ordering::Relaxed);
+                    return DeliveryOutcome::Ack;
+                }
+                Err(error) => error,
+            };
+            counts.failed.fetch_add(1, Ordering::Relaxed);
+            if let Some((cluster_id, source_node)) = origin {
                 // Kept here too, replayable on this node by `dlq replay`.
-                let retry = retry_for(&subscriber, Arc::clone(&envelope));
-                let letter = self.dead_on_arrival(
-                    &counts,
-                    name,
-                    &envelope,
-                    error.clone(),
-                    delivery.attempt,
-                    retry,
-                );
+                let retry = retry_for(subscriber, Arc::clone(&envelope));
+                let letter = bus.dead_on_arrival(counts, &name, &envelope, error, attempt, retry);
                 let mut shown = serde_json::to_value(&letter).unwrap_or_default();
                 if let Some(fields) = shown.as_object_mut() {
-                    fields.insert("node".into(), self.node_name().into());
-                    fields.insert("cluster_id".into(), wire.id.clone().into());
-                    fields.insert("source_node".into(), wire.source_node.clone().into());
+                    fields.insert("node".into(), bus.node_name().into());
+                    fields.insert("cluster_id".into(), cluster_id.into());
+                    fields.insert("source_node".into(), source_node.into());
                 }
-                DeliveryOutcome::DeadLetter(shown.to_string())
+                return DeliveryOutcome::DeadLetter(shown.to_string());
             }
-            Err(error) => {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
-                let delay = {
-                    let mut seed = lock(&self.inner.retry_seed);
-                    backoff_delay(
-                        config.retry_initial,
-                        2.0,
-                        config.retry_max,
-                        config.retry_jitter,
-                        delivery.attempt.saturating_sub(1),
-                        &mut seed,
-                    )
-                };
-                tracing::warn!(handler = name, id = %wire.id, attempt = delivery.attempt, %error, ?delay, "distributed delivery failed; the cluster redelivers it");
-                DeliveryOutcome::Retry(delay)
-            }
-        }
+            let delay = {
+                let mut seed = lock(&bus.inner.retry_seed);
+                backoff_delay(
+                    config.retry_initial,
+                    2.0,
+                    config.retry_max,
+                    config.retry_jitter,
+                    attempt.saturating_sub(1),
+                    &mut seed,
+                )
+            };
+            tracing::warn!(handler = %name, attempt, %error, ?delay, "distributed delivery failed; the cluster redelivers it");
+            DeliveryOutcome::Retry(delay)
+        })
     }
 
     fn node_name(&self) -> String {
@@ -308,58 +300,74 @@ impl EventBus {
 
 /// A handler's deliveries from the cluster, for event type `E`.
 pub(super) fn remote_handler<E: Event>(bus: Weak<BusInner>, name: Arc<str>) -> DeliverFn {
-    Arc::new(move |delivery: Delivery| {
-        let bus = bus.clone();
-        let name = Arc::clone(&name);
-        Box::pin(async move {
-            match bus.upgrade() {
-                Some(inner) => EventBus { inner }.handle_remote::<E>(&name, delivery).await,
-                // Shutting down: leave it to another node or the next run.
-                None => DeliveryOutcome::Retry(Duration::from_secs(1)),
-            }
-        })
+    Arc::new(move |delivery: Delivery<'_>| match bus.upgrade() {
+        Some(inner) => EventBus { inner }.handle_remote::<E>(&name, delivery),
+        // Shutting down: leave it to another node or the next run.
+        None => Box::pin(std::future::ready(DeliveryOutcome::Retry(
+            Duration::from_secs(1),
+        ))),
     })
 }
 
 /// A dead letter that never reached a handler, as JSON for the cluster.
-fn remote_letter(handler: &str, wire: &WireEvent, attempts: u32, error: &str) -> String {
+fn remote_letter<E: Event>(handler: &str, delivery: &Delivery<'_>, error: &str) -> String {
     serde_json::json!({
         "handler": handler,
-        "cluster_id": wire.id,
-        "event": wire.event,
-        "source_node": wire.source_node,
-        "source": wire.source,
-        "payload": String::from_utf8_lossy(&wire.payload),
-        "attempts": attempts,
+        "cluster_id": delivery.id,
+        "event": E::NAME,
+        "source_node": delivery.source_node,
+        "source": delivery.source,
+        "payload": String::from_utf8_lossy(delivery.payload),
+        "attempts": delivery.attempt,
         "last_error": error,
     })
     .to_string()
 }
 
-/// What happens when a distributed publish cannot be stored in time: a loud
-/// error, a failed count and a dead letter whose replay publishes it again.
-fn publish_failed<E: Event>(
-    bus: Weak<BusInner>,
-    envelope: Arc<Envelope<E>>,
-    wire: WireEvent,
-) -> PublishFailed {
-    Box::new(move |reason: String| {
+/// What happens when a distributed publish of an `E` cannot be stored in
+/// time: a loud error, a failed count and a dead letter whose replay
+/// publishes it again.
+fn publish_failed<E: Event>(bus: Weak<BusInner>) -> PublishFailed {
+    Arc::new(move |outgoing: OutgoingEvent, reason: String| {
         let Some(inner) = bus.upgrade() else { return };
         let bus = EventBus { inner };
-        let counts = bus.counters::<E>();
+        let (counts, _) = bus.publish_parts::<E>();
         counts.failed.fetch_add(1, Ordering::Relaxed);
         let error = format!(
             "[coord::E0411] the cluster did not store distributed event '{}' ({}): {reason}",
             E::NAME,
-            wire.id
+            outgoing.id
         );
         tracing::error!(%error, "distributed publish failed; kept as a dead letter, replay it with `dlq replay`");
+        let event: E = match serde_json::from_slice(&outgoing.payload) {
+            Ok(event) => event,
+            // It was serialised from an `E` a moment ago.
+            Err(_) => return,
+        };
+        // The local id is the id's last part (`node.boot.seq`, in hex).
+        let id = outgoing
+            .id
+            .rsplit('.')
+            .next()
+            .and_then(|seq| u64::from_str_radix(seq, 16).ok())
+            .map_or_else(
+                || EventId(bus.inner.next_event.fetch_add(1, Ordering::Relaxed)),
+                EventId,
+            );
+        let envelope = Envelope {
+            meta: EventMeta {
+                id,
+                name: Cow::Borrowed(E::NAME),
+                timestamp: SystemTime::now(),
+                source: Cow::Borrowed(outgoing.source),
+                correlation_id: EventId(outgoing.correlation_id),
+            },
+            event,
+        };
         let weak = Arc::downgrade(&bus.inner);
-        let again = Arc::clone(&envelope);
         let retry: super::dead_letter::Retry = Arc::new(move || {
             let weak = weak.clone();
-            let envelope = Arc::clone(&again);
-            let wire = wire.clone();
+            let outgoing = outgoing.clone();
             Box::pin(async move {
                 let inner = weak
                     .upgrade()
@@ -369,8 +377,8 @@ fn publish_failed<E: Event>(
                     .get()
                     .map(Arc::clone)
                     .ok_or_else(|| "[coord::E0405] no cluster attached".to_owned())?;
-                let failed = publish_failed(Arc::downgrade(&inner), envelope, wire.clone());
-                attached.link.publish(wire, failed).await;
+                let (_, failed) = EventBus { inner }.publish_parts::<E>();
+                attached.link.publish(outgoing, failed).await;
                 Ok(())
             })
         });

@@ -13,7 +13,7 @@ use super::dead_letter::{DeadLetter, Retry, revive};
 use super::event::{Envelope, Event};
 use super::latency::{HandlerLatency, Latency};
 use crate::error::BoxError;
-use crate::interface::{BoxFuture, DeliverFn, Scope};
+use crate::interface::{BoxFuture, DeliverFn, PublishFailed, Scope};
 
 /// A subscriber's handler: called once per delivered event.
 pub type Handler<E> =
@@ -137,6 +137,8 @@ pub(super) struct TopicEntry {
     pub(super) scopes: fn(&Box<dyn Any + Send + Sync>) -> Vec<(Arc<str>, Scope)>,
     /// `cluster::remote_handler::<E>`: runs a named handler on cluster deliveries.
     pub(super) remote: fn(Weak<BusInner>, Arc<str>) -> DeliverFn,
+    /// What a distributed publish of `E` that could not be stored does, once made.
+    pub(super) publish_failed: std::sync::OnceLock<PublishFailed>,
 }
 
 impl TopicEntry {
@@ -156,6 +158,7 @@ impl TopicEntry {
             distributed: E::DISTRIBUTED,
             scopes: scopes::<E>,
             remote: super::cluster::remote_handler::<E>,
+            publish_failed: std::sync::OnceLock::new(),
         }
     }
 }

@@ -88,30 +88,38 @@ impl Scope {
     }
 }
 
-/// A distributed event as it travels between nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireEvent {
+/// A distributed event on its way to the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEvent {
     /// The event type's stable name.
-    pub event: String,
-    /// Unique in the cluster; the engine drops a second publish of the same id.
+    pub event: &'static str,
+    /// Unique in the cluster (`node.boot.seq`); the engine drops a second
+    /// publish of the same id.
     pub id: String,
-    /// The node that published it.
-    pub source_node: String,
     /// The daemon or coordinator that published it, or `external`.
-    pub source: String,
-    /// The id of the event that started the chain, on the source node.
+    pub source: &'static str,
+    /// The id of the event that started the chain, on this node.
     pub correlation_id: u64,
-    /// When it was published, in milliseconds since the Unix epoch.
-    pub timestamp_ms: u64,
     /// The event as JSON.
     pub payload: Vec<u8>,
 }
 
-/// One delivery of a distributed event to one handler.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// The event.
-    pub event: WireEvent,
+/// One delivery of a distributed event to one handler, borrowed from the
+/// engine's message: the handler decodes what it needs before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The event's id, as published.
+    pub id: &'a str,
+    /// The node that published it.
+    pub source_node: &'a str,
+    /// The daemon or coordinator that published it, or `external`.
+    pub source: &'a str,
+    /// The id of the event that started the chain, on the source node.
+    pub correlation_id: u64,
+    /// When the cluster stored it, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The event as JSON.
+    pub payload: &'a [u8],
     /// Which delivery this is, the first being 1.
     pub attempt: u32,
 }
@@ -128,11 +136,13 @@ pub enum DeliveryOutcome {
     DeadLetter(String),
 }
 
-/// Runs one handler on one delivery.
-pub type DeliverFn = Arc<dyn Fn(Delivery) -> BoxFuture<'static, DeliveryOutcome> + Send + Sync>;
+/// Runs one handler on one delivery: reads what it needs from the delivery
+/// at once, and returns the handler's run.
+pub type DeliverFn = Arc<dyn Fn(Delivery<'_>) -> BoxFuture<'static, DeliveryOutcome> + Send + Sync>;
 
-/// Called once when a distributed publish could not reach the server in time.
-pub type PublishFailed = Box<dyn FnOnce(String) + Send>;
+/// Called once when a distributed publish could not reach the server in
+/// time, with the event (to keep or publish again) and why.
+pub type PublishFailed = Arc<dyn Fn(OutgoingEvent, String) + Send + Sync>;
 
 /// One handler's durable subscription to a distributed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +277,7 @@ pub trait ClusterLink: Send + Sync + fmt::Debug {
     fn lease(&self) -> Duration;
     /// Queues `event` for the server, waiting while the bounded buffer is
     /// full; `failed` is called if it cannot be stored in time.
-    fn publish(&self, event: WireEvent, failed: PublishFailed) -> BoxFuture<'_, ()>;
+    fn publish(&self, event: OutgoingEvent, failed: PublishFailed) -> BoxFuture<'_, ()>;
     /// Starts delivering `spec`'s events to `deliver`, one at a time, until closed.
     fn consume(&self, spec: ConsumerSpec, deliver: DeliverFn) -> Result<(), ClusterError>;
     /// Claims the singleton `daemon`'s lease if no node holds it.

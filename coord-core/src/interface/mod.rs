@@ -17,7 +17,7 @@ mod runner;
 pub use cluster::{
     ClusterConnector, ClusterError, ClusterLink, ClusterOptions, ClusterSnapshot, ConsumerSpec,
     DEFAULT_LEASE, DeliverFn, Delivery, DeliveryOutcome, LeaseClaim, LeaseHolder, NodeDaemon,
-    NodeReport, PublishFailed, Scope, WireEvent, unix_millis,
+    NodeReport, OutgoingEvent, PublishFailed, Scope, unix_millis,
 };
 pub use coordinator::{
     AnyCoordinator, ConfigError, Coordinator, CoordinatorConfig, DependencyOf, InitContext,
