@@ -375,3 +375,55 @@ fn an_unknown_coordinator_is_refused_with_the_valid_names() {
     );
     assert!(text.contains("did you mean 'configured_store'?"), "{text}");
 }
+
+/// A handler, so that `[events] distributed` has an event to name.
+mod distributed {
+    use coord::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// An event the config file may distribute.
+    #[derive(Event, Clone, Debug, Serialize, Deserialize)]
+    pub struct CfShipped;
+
+    /// Handles it.
+    #[coordinator]
+    pub struct CfShipping;
+
+    impl Coordinator for CfShipping {
+        async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+            Ok(Self)
+        }
+    }
+
+    #[subscriptions]
+    impl CfShipping {
+        #[subscribe]
+        async fn on_shipped(&self, _event: &CfShipped) -> Result<(), BoxError> {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn events_are_distributed_by_name_and_an_unknown_name_is_refused() {
+    let config = load(
+        "events-distributed",
+        "[events]\ndistributed = [\"cf_shipped\"]\n",
+    )
+    .expect("a known event");
+    assert_eq!(config.distributed_events, ["cf_shipped"]);
+    let text = error(
+        "events-unknown",
+        "[events]\ndistributed = [\"cf_shiped\"]\n",
+    );
+    assert!(
+        text.starts_with("[coord::E0904] [events] distributed in "),
+        "{text}"
+    );
+    assert!(text.contains("did you mean 'cf_shipped'?"), "{text}");
+    let text = error("events-key", "[events]\ndistribute = [\"cf_shipped\"]\n");
+    assert!(
+        text.contains("[coord::E0903]") && text.contains("distributed"),
+        "{text}"
+    );
+}

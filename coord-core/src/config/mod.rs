@@ -49,6 +49,8 @@ pub struct ServiceConfig {
     pub profiles: Vec<(String, Vec<String>)>,
     /// `[coordinators.NAME]` tables, in file order.
     pub coordinators: Vec<CoordinatorSection>,
+    /// `[events] distributed = [...]`: event types that cross nodes in cluster mode.
+    pub distributed_events: Vec<String>,
 }
 
 /// One `[daemons.NAME]` table.
@@ -129,6 +131,22 @@ impl ServiceConfig {
                 }
             }
         }
+        let handled: std::collections::BTreeSet<&'static str> = crate::events::subscription_specs()
+            .map(crate::events::SubscriptionSpec::event)
+            .collect();
+        for event in &self.distributed_events {
+            if !handled.contains(event.as_str()) {
+                return Err(ConfigError::UnknownName {
+                    path: self.path.clone(),
+                    section: "[events] distributed".to_owned(),
+                    name: Box::new(UnknownName::new(
+                        "event with a handler",
+                        event,
+                        handled.iter().copied(),
+                    )),
+                });
+            }
+        }
         for section in &self.coordinators {
             if let Err(name) = registry.coordinator(&section.name) {
                 return Err(ConfigError::UnknownName {
@@ -151,6 +169,9 @@ impl ServiceConfig {
         }
         for (profile, members) in &self.profiles {
             builder = builder.profile(profile.clone(), members.iter().map(String::as_str));
+        }
+        for event in &self.distributed_events {
+            builder = builder.distributed_event(event.clone());
         }
         for section in &self.coordinators {
             if !section.enabled {

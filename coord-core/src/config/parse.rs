@@ -11,7 +11,7 @@ use crate::interface::{
     parse_positive_duration,
 };
 
-const SECTIONS: &[&str] = &["daemons", "profiles", "coordinators"];
+const SECTIONS: &[&str] = &["daemons", "profiles", "coordinators", "events"];
 const DAEMON_KEYS: &[&str] = &[
     "enabled",
     "restart",
@@ -46,6 +46,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<ServiceConfig, ConfigErro
                 }
             }
             "profiles" => config.profiles = file.profiles(value)?,
+            "events" => config.distributed_events = file.events(value)?,
             "coordinators" => {
                 for (name, table) in file.tables(value, "[coordinators]", key)? {
                     let section = format!("[coordinators.{name}]");
@@ -211,6 +212,41 @@ impl File<'_> {
                 Ok((name.clone(), members))
             })
             .collect()
+    }
+
+    /// `[events]`: `distributed = ["event_name", ...]`.
+    fn events(&self, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
+        let Some(table) = value.as_table() else {
+            return Err(self.bad(
+                "the top level",
+                "events",
+                "must be a table: [events] then `distributed = [\"event_name\", ...]`",
+            ));
+        };
+        let mut distributed = Vec::new();
+        for (key, value) in table {
+            if key != "distributed" {
+                return Err(self.unknown_key("[events]", key, &["distributed"]));
+            }
+            let list = value.as_array().ok_or_else(|| {
+                self.bad(
+                    "[events]",
+                    key,
+                    "must be a list of event names, e.g. [\"model_promoted\"]",
+                )
+            })?;
+            for item in list {
+                let name = item.as_str().ok_or_else(|| {
+                    self.bad(
+                        "[events]",
+                        key,
+                        format!("lists {item}, which is not an event name in quotes"),
+                    )
+                })?;
+                distributed.push(name.to_owned());
+            }
+        }
+        Ok(distributed)
     }
 
     fn string<'v>(

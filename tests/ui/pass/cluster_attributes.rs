@@ -1,0 +1,66 @@
+// Cluster attributes in the spellings users write: a full path to the
+// attribute, the flags before and after other keys.
+use coord::prelude::*;
+
+#[derive(DaemonType, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DaemonType {
+    Promotion,
+    Sync,
+}
+
+#[daemon(DaemonType::Promotion, singleton, runner = promote, restart = always)]
+pub struct Promotion;
+
+#[daemon(DaemonType::Sync, runner = promote)]
+pub struct SyncDaemon;
+
+async fn promote(ctx: DaemonContext) -> Result<(), BoxError> {
+    assert_eq!(ctx.fencing_token(), None, "no token outside a cluster");
+    ctx.ready();
+    Ok(())
+}
+
+#[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[event(distributed, name = "model_promoted")]
+pub struct ModelPromoted {
+    pub model: String,
+}
+
+#[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LocalOnly;
+
+#[coordinator]
+pub struct Uploads;
+
+impl Coordinator for Uploads {
+    async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+        Ok(Self)
+    }
+}
+
+#[subscriptions]
+impl Uploads {
+    #[coord::subscribe(once)]
+    async fn upload(&self, _event: &ModelPromoted) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    #[subscribe]
+    async fn count(&self, _event: &ModelPromoted) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+fn main() {
+    assert!(<ModelPromoted as coord::Event>::DISTRIBUTED);
+    assert!(!<LocalOnly as coord::Event>::DISTRIBUTED);
+    let registry = coord::registry();
+    let singleton = |name: &str| {
+        registry
+            .daemon(name)
+            .map(|spec| coord::DaemonConfig::default().with_options(&spec.options).singleton)
+            .expect("registered")
+    };
+    assert!(singleton("promotion"));
+    assert!(!singleton("sync"));
+}
