@@ -171,6 +171,8 @@ fn status_exits_non_zero_for_a_killed_process_and_for_a_failed_daemon() {
         blocked: false,
         started_at: None,
         ready_at: None,
+        leader: None,
+        fencing_token: None,
     };
     store.record_daemon(run, &sync).expect("record");
     let output = cli(&dir, &["status"]);

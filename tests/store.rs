@@ -101,6 +101,8 @@ fn runs_and_daemon_states_round_trip() {
         started_at: None,
         ready_at: None,
         blocked: false,
+        leader: None,
+        fencing_token: None,
     };
     store.record_daemon(run, &status).expect("record");
     status.state = coord::DaemonState::Failed;

@@ -46,13 +46,10 @@ pub(super) fn node_folder(node: &str) -> String {
     format!("node-{safe}")
 }
 
-fn connect(
-    app: &App,
-    options: ClusterOptions,
-) -> Result<
-    crate::interface::BoxFuture<'static, Result<Arc<dyn ClusterLink>, ClusterError>>,
-    CliError,
-> {
+/// A connection being made.
+type Connecting = crate::interface::BoxFuture<'static, Result<Arc<dyn ClusterLink>, ClusterError>>;
+
+fn connect(app: &App, options: ClusterOptions) -> Result<Connecting, CliError> {
     match app.cluster_connector {
         Some(connector) => Ok(connector(options)),
         None => Err(ClusterError::NotBuiltIn { url: options.url }.into()),

@@ -134,7 +134,7 @@ pub(super) struct TopicEntry {
     /// `E::DISTRIBUTED`.
     pub(super) distributed: bool,
     /// Each subscriber's name and scope, for its cluster consumer.
-    pub(super) scopes: fn(&Box<dyn Any + Send + Sync>) -> Vec<(Arc<str>, Scope)>,
+    pub(super) scopes: fn(&Box<dyn Any + Send + Sync>) -> Vec<HandlerScope>,
     /// `cluster::remote_handler::<E>`: runs a named handler on cluster deliveries.
     pub(super) remote: fn(Weak<BusInner>, Arc<str>) -> DeliverFn,
     /// What a distributed publish of `E` that could not be stored does, once made.
@@ -211,8 +211,12 @@ fn latencies<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<HandlerLatency
         .collect()
 }
 
+/// A subscriber's name and its cluster scope.
+pub(super) type HandlerScope = (Arc<str>, Scope);
+
 /// Each subscriber's name and scope, from a topic of event type `E`.
-fn scopes<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<(Arc<str>, Scope)> {
+#[allow(clippy::borrowed_box)] // See `downcast_topic`.
+fn scopes<E: Event>(topic: &Box<dyn Any + Send + Sync>) -> Vec<HandlerScope> {
     downcast_topic::<E>(topic)
         .subscribers
         .iter()

@@ -82,7 +82,7 @@ pub(super) fn helper_crate(
             match arg {
                 Arg::Positional(value) => match syn::parse2::<Ident>(value.clone()) {
                     Ok(word) if flags.contains(&word.to_string().as_str()) => {
-                        if out.flags.iter().any(|f| *f == word) {
+                        if out.flags.contains(&word) {
                             cx.error_spanned_by(
                                 &word,
                                 format!("[coord::E0014] `{word}` is given twice in `#[{helper}(...)]`"),
