@@ -339,3 +339,153 @@ fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     );
     assert!(took < Duration::from_secs(8), "gave up after {took:?}");
 }
+
+/// `status --cluster --json` of the cluster at `url`, as the CLI prints it.
+fn cluster_status(url: &str) -> serde_json::Value {
+    let output = std::process::Command::new(harness::node_binary())
+        .args(["status", "--cluster", url, "--json"])
+        .env("COORD_LEASE", LEASE_S.to_string())
+        .env("COORD_LOG", "warn")
+        .output()
+        .expect("status runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("status --json prints JSON")
+}
+
+#[test]
+fn status_shows_every_node_the_leader_with_its_token_and_the_standbys() {
+    let server = Server::start();
+    let (logs, data) = (TempDir::new("logs"), TempDir::new("data"));
+    let names = ["t1", "t2", "t3"];
+    let _nodes = start_nodes(&server, &names, &logs, &data);
+    let none = BTreeMap::new();
+    let mut current = None;
+    assert!(wait_until(Duration::from_secs(30), || {
+        current = leader(&logs, &none);
+        current.is_some()
+    }));
+    let (leader_node, token) = current.expect("a leader");
+
+    let mut last = serde_json::Value::Null;
+    let settled = wait_until(Duration::from_secs(20), || {
+        last = cluster_status(&server.url());
+        let nodes = last["nodes"].as_array().cloned().unwrap_or_default();
+        let states: Vec<(String, String, String)> = nodes
+            .iter()
+            .filter(|n| n["alive"] == true)
+            .flat_map(|n| {
+                let node = n["node"].as_str().unwrap_or_default().to_owned();
+                n["daemons"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|d| d["name"] == "leader")
+                    .map(move |d| {
+                        (
+                            node.clone(),
+                            d["state"].as_str().unwrap_or_default().to_owned(),
+                            d["leader"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+            })
+            .collect();
+        states.len() == 3
+            && states.iter().all(|(node, state, leader)| {
+                leader == &leader_node
+                    && if *node == leader_node {
+                        state == "ready"
+                    } else {
+                        state == "standby"
+                    }
+            })
+    });
+    assert!(
+        settled,
+        "status never showed one leader and two standbys: {last:#}"
+    );
+    let lease = &last["singletons"][0];
+    assert_eq!(lease["daemon"], "leader", "{last:#}");
+    assert_eq!(lease["node"], leader_node.as_str(), "{last:#}");
+    assert_eq!(lease["token"], token, "{last:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_the_server_never_stores_fails_loudly_and_replays_once_it_is_back() {
+    use coord::cluster::ClusterOptions;
+    use coord::prelude::*;
+
+    #[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]
+    #[event(distributed)]
+    struct Note {
+        n: u32,
+    }
+
+    let mut server = Server::start();
+    let mut options = ClusterOptions::new(server.url(), "writer", "outage_test");
+    options.publish_timeout = Duration::from_secs(1);
+    options.connect_timeout = Duration::from_secs(1);
+    let link = coord::nats::connect(options).await.expect("connected");
+    let bus = coord::EventBus::default();
+    bus.attach_cluster(link.clone(), []);
+
+    server.stop();
+    let started = Instant::now();
+    bus.publish(Note { n: 7 }).await;
+    let mut letters = Vec::new();
+    for _ in 0..300 {
+        letters = bus.dead_letters();
+        if !letters.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    assert_eq!(letters.len(), 1, "the failed publish is kept");
+    let letter = &letters[0];
+    assert!(
+        letter.last_error.contains("[coord::E0411]"),
+        "{}",
+        letter.last_error
+    );
+    assert_eq!(letter.payload, r#"{"n":7}"#);
+    assert_eq!(bus.counts()["note"].failed, 1);
+    // Bounded: the publish timeout, plus at most one acknowledgement wait.
+    assert!(took < Duration::from_secs(8), "failed after {took:?}");
+
+    // Back: a replay publishes it again, and a handler on another node gets it.
+    server.restart();
+    let mut options = ClusterOptions::new(server.url(), "reader", "outage_test");
+    options.connect_timeout = Duration::from_secs(5);
+    let reader_link = coord::nats::connect(options)
+        .await
+        .expect("reader connected");
+    let reader = coord::EventBus::default();
+    reader.attach_cluster(reader_link.clone(), []);
+    let (seen, mut got) = tokio::sync::mpsc::unbounded_channel();
+    reader
+        .subscribe("outage::read", move |note: Note| {
+            let _ = seen.send(note.n);
+            async { Ok(()) }
+        })
+        .expect("subscribed");
+    // The writer's client reconnects by itself; a replay that fails again
+    // comes back as a new letter, replayed in turn.
+    let mut n = None;
+    for _ in 0..10 {
+        if let Some(letter) = bus.dead_letters().first() {
+            bus.replay_dead_letter(letter.id).await.expect("replayed");
+        }
+        if let Ok(got) = tokio::time::timeout(Duration::from_secs(3), got.recv()).await {
+            n = got;
+            break;
+        }
+    }
+    assert_eq!(n, Some(7));
+    link.close().await;
+    reader_link.close().await;
+}
