@@ -1,6 +1,9 @@
 //! Event dispatch: publishing 1,000,000 small events to 1 and to 8 async
 //! handlers through the event bus, against a hand-written fan-out over tokio
-//! mpsc channels to the same handlers, in the same run, on one thread.
+//! mpsc channels to the same handlers (the bare loop) and against
+//! `tokio::sync::broadcast` with one receiver task per handler (what most
+//! users reach for), in the same run, on one thread; then how the cost per
+//! handler call grows with 1, 8 and 64 handlers.
 //!
 //! Run: `cargo bench --bench events`.
 
@@ -48,11 +51,15 @@ impl Done {
 }
 
 async fn through_bus(handlers: usize) -> Duration {
+    through_bus_n(handlers, EVENTS).await
+}
+
+async fn through_bus_n(handlers: usize, events: u64) -> Duration {
     let bus = EventBus::new(BusConfig {
         queue_capacity: QUEUE,
         ..BusConfig::default()
     });
-    let done = Done::new(EVENTS * handlers as u64);
+    let done = Done::new(events * handlers as u64);
     for h in 0..handlers {
         let done = Arc::clone(&done);
         bus.subscribe(format!("bench::{h}"), move |tick: Tick| {
@@ -62,7 +69,7 @@ async fn through_bus(handlers: usize) -> Duration {
         .expect("unique names");
     }
     let started = Instant::now();
-    for i in 0..EVENTS {
+    for i in 0..events {
         bus.publish(Tick(i)).await;
     }
     done.reached.notified().await;
@@ -92,6 +99,29 @@ async fn hand_written(handlers: usize) -> Duration {
     started.elapsed()
 }
 
+/// `tokio::sync::broadcast`, one receiver task per handler. Its ring holds
+/// every event of a run, so no receiver lags (a lagging receiver would lose
+/// events, which coord and the mpsc fan-out never do).
+async fn broadcast(handlers: usize, events: u64) -> Duration {
+    let done = Done::new(events * handlers as u64);
+    let (tx, _) = tokio::sync::broadcast::channel::<Tick>(events.next_power_of_two() as usize);
+    for _ in 0..handlers {
+        let mut rx = tx.subscribe();
+        let done = Arc::clone(&done);
+        tokio::spawn(async move {
+            while let Ok(tick) = rx.recv().await {
+                let _ = done.handle(tick).await;
+            }
+        });
+    }
+    let started = Instant::now();
+    for i in 0..events {
+        let _ = tx.send(Tick(i));
+    }
+    done.reached.notified().await;
+    started.elapsed()
+}
+
 fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let mut group = c.benchmark_group("events_1m");
     group.sample_size(10);
@@ -107,6 +137,13 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         group.bench_function(format!("{handlers}_handlers/coord_bus"), |b| {
             b.iter_custom(|iters| (0..iters).map(|_| rt.block_on(through_bus(handlers))).sum())
         });
+        group.bench_function(format!("{handlers}_handlers/tokio_broadcast"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| rt.block_on(broadcast(handlers, EVENTS)))
+                    .sum()
+            })
+        });
     }
     group.finish();
 }
@@ -121,33 +158,59 @@ fn main() {
     bench(&mut criterion, &rt);
     criterion.final_summary();
     for handlers in [1u64, 8] {
-        let (Some(base), Some(bus)) = (
-            estimates::median_ns(
-                "events_1m",
-                &format!("{handlers}_handlers_hand_written_mpsc"),
-            ),
-            estimates::median_ns("events_1m", &format!("{handlers}_handlers_coord_bus")),
+        let median =
+            |f: &str| estimates::median_ns("events_1m", &format!("{handlers}_handlers_{f}"));
+        let (Some(base), Some(bus), Some(peer)) = (
+            median("hand_written_mpsc"),
+            median("coord_bus"),
+            median("tokio_broadcast"),
         ) else {
             continue;
         };
         let throughput = |ns: f64| EVENTS as f64 / (ns / 1e9);
-        let relative = throughput(bus) / throughput(base);
-        let per_handler = bus / (EVENTS * handlers) as f64;
+        let to_base = throughput(bus) / throughput(base);
+        let to_peer = throughput(bus) / throughput(peer);
         println!(
-            "{handlers} handler(s): coord {:.0} events/s, mpsc fan-out {:.0} events/s, {relative:.2}x the baseline's throughput \
-             (target >= 0.50x: {}); {per_handler:.1} ns per handler invocation{}",
+            "{handlers} handler(s): coord {:.0} events/s, mpsc fan-out {:.0}, broadcast {:.0}; coord {to_base:.2}x the fan-out \
+             (target >= {}: {}), {to_peer:.2}x broadcast (target >= 1.00x: {}); {:.1} ns per handler call",
             throughput(bus),
             throughput(base),
-            if relative >= 0.5 { "met" } else { "MISSED" },
-            if handlers == 8 {
-                if per_handler <= 100.0 {
-                    " (target <= 100 ns: met)"
-                } else {
-                    " (target <= 100 ns: MISSED)"
-                }
+            throughput(peer),
+            if handlers == 1 { "0.80x" } else { "0.50x" },
+            if to_base >= if handlers == 1 { 0.8 } else { 0.5 } {
+                "met"
             } else {
-                ""
-            }
+                "MISSED"
+            },
+            if to_peer >= 1.0 { "met" } else { "MISSED" },
+            bus / (EVENTS * handlers) as f64,
         );
     }
+    scaling(&rt);
+}
+
+/// Cost per handler call through the bus with 1, 8 and 64 handlers
+/// (100,000 events each, median of 5).
+fn scaling(rt: &tokio::runtime::Runtime) {
+    const SCALING_EVENTS: u64 = 100_000;
+    let mut per_call = Vec::new();
+    for handlers in [1usize, 8, 64] {
+        let mut runs: Vec<f64> = (0..5)
+            .map(|_| {
+                let took = rt.block_on(through_bus_n(handlers, SCALING_EVENTS));
+                took.as_nanos() as f64 / (SCALING_EVENTS * handlers as u64) as f64
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        per_call.push((handlers, runs[2]));
+        println!(
+            "scaling: {handlers:>2} handlers, {:.1} ns per handler call",
+            runs[2]
+        );
+    }
+    let growth = per_call[2].1 / per_call[0].1;
+    println!(
+        "scaling: cost per handler call at 64 handlers / at 1: {growth:.2} (target <= 1.30: {})",
+        if growth <= 1.3 { "met" } else { "MISSED" }
+    );
 }
