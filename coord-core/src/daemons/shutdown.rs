@@ -5,43 +5,82 @@ use std::collections::HashMap;
 
 use tokio::time::Instant;
 
-use super::manager::{DaemonManager, Supervisor};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use super::manager::DaemonManager;
 use super::status::{DaemonShutdownReport, DaemonState};
 use crate::util::lock;
 
 impl DaemonManager {
     /// Stops every daemon, dependents before dependencies, within the total bound.
+    ///
+    /// Each daemon is cancelled as soon as everything that depends on it (hard,
+    /// or soft where the order kept the edge) has stopped: the order is kept
+    /// without waiting for a whole level, so one slow daemon holds up only
+    /// what it depends on.
     pub async fn shutdown(&self) -> DaemonShutdownReport {
         let plan = self.plan();
         let deadline = Instant::now() + plan.shutdown_bound;
-        let mut report = DaemonShutdownReport::default();
-        for level in plan.levels.iter().rev() {
-            let stopping: Vec<(usize, Supervisor)> = level
-                .iter()
-                .filter_map(|&i| lock(&self.inner.slots[i].supervisor).take().map(|s| (i, s)))
-                .collect();
-            for (_, supervisor) in &stopping {
-                supervisor.stop.cancel();
+        let n = plan.specs.len();
+        // For each daemon: how many of the daemons that depend on it still run.
+        let mut waiting = vec![0usize; n];
+        for i in 0..n {
+            for &d in plan.deps[i].iter().chain(&plan.soft_deps[i]) {
+                waiting[d] += 1;
             }
-            for (i, supervisor) in stopping {
-                let abort = supervisor.task.abort_handle();
-                if tokio::time::timeout_at(deadline, supervisor.task)
-                    .await
-                    .is_err()
-                {
-                    abort.abort();
-                    tracing::warn!(
-                        daemon = plan.specs[i].name,
-                        "aborted: shutdown bound reached"
-                    );
-                    self.update(i, |s| {
-                        s.state = DaemonState::Stopped;
-                        s.aborted = true;
-                    });
+        }
+        let mut report = DaemonShutdownReport::default();
+        let mut due: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        // Started last first, as the level-by-level order did.
+        due.reverse();
+        let mut stopping = FuturesUnordered::new();
+        let mut stopped = 0;
+        while stopped < n {
+            for i in due.drain(..) {
+                // Not there if never started or stopped already: nothing to wait for.
+                let supervisor = lock(&self.inner.slots[i].supervisor).take();
+                if let Some(supervisor) = &supervisor {
+                    supervisor.stop.cancel();
                 }
+                stopping.push(async move {
+                    let Some(supervisor) = supervisor else {
+                        return (i, true, false);
+                    };
+                    let abort = supervisor.task.abort_handle();
+                    let in_time = tokio::time::timeout_at(deadline, supervisor.task)
+                        .await
+                        .is_ok();
+                    if !in_time {
+                        abort.abort();
+                    }
+                    (i, in_time, true)
+                });
+            }
+            let Some((i, in_time, was_running)) = stopping.next().await else {
+                break;
+            };
+            stopped += 1;
+            if !in_time {
+                tracing::warn!(
+                    daemon = plan.specs[i].name,
+                    "aborted: shutdown bound reached"
+                );
+                self.update(i, |s| {
+                    s.state = DaemonState::Stopped;
+                    s.aborted = true;
+                });
+            }
+            if was_running {
                 report.stopped.push(plan.specs[i].name);
                 if self.inner.slots[i].status.read(|s| s.aborted) {
                     report.aborted.push(plan.specs[i].name);
+                }
+            }
+            for &d in plan.deps[i].iter().chain(&plan.soft_deps[i]) {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    due.push(d);
                 }
             }
         }
