@@ -133,7 +133,28 @@ fn scaling(rt: &tokio::runtime::Runtime) {
             })
             .collect();
         runs.sort_by(f64::total_cmp);
-        println!("scaling: {n:>7} coordinators, {:.0} ns per coordinator", runs[1]);
+        // The bare loop at the same size, for what the machine's caches add.
+        let order: Vec<usize> = {
+            let plan = Coordination::builder()
+                .coordinators(specs.iter().copied())
+                .build()
+                .expect("acyclic");
+            let position: std::collections::HashMap<&str, usize> =
+                specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
+            plan.coordinator_names().iter().map(|n| position[n]).collect()
+        };
+        let mut bare: Vec<f64> = (0..3)
+            .map(|_| {
+                let began = std::time::Instant::now();
+                drop(rt.block_on(hand_written(&specs, &order)));
+                began.elapsed().as_nanos() as f64 / n as f64
+            })
+            .collect();
+        bare.sort_by(f64::total_cmp);
+        println!(
+            "scaling: {n:>7} coordinators, {:.0} ns per coordinator (bare loop {:.0} ns)",
+            runs[1], bare[1]
+        );
         per.push(runs[1]);
     }
     let growth = per[2] / per[0];
