@@ -120,7 +120,10 @@ fn bench_bootstrap(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 fn scaling(rt: &tokio::runtime::Runtime) {
     let mut per = Vec::new();
     for n in [1_000usize, 10_000, 100_000] {
-        let specs = specs::<Trivial>(&format!("scale{n}"), &graph::random_dag(n, 0x5eed_0006 + n as u64));
+        let specs = specs::<Trivial>(
+            &format!("scale{n}"),
+            &graph::random_dag(n, 0x5eed_0006 + n as u64),
+        );
         let mut runs: Vec<f64> = (0..3)
             .map(|_| {
                 let coordination = Coordination::builder()
@@ -141,7 +144,10 @@ fn scaling(rt: &tokio::runtime::Runtime) {
                 .expect("acyclic");
             let position: std::collections::HashMap<&str, usize> =
                 specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-            plan.coordinator_names().iter().map(|n| position[n]).collect()
+            plan.coordinator_names()
+                .iter()
+                .map(|n| position[n])
+                .collect()
         };
         let mut bare: Vec<f64> = (0..3)
             .map(|_| {
