@@ -29,7 +29,7 @@ use super::topic::{
     Handler, Prepared, Subscriber, SubscriberShared, Topic, TopicEntry, TypeIdHash, Work,
     downcast_topic,
 };
-use super::worker::{deliver, retry_for, run_worker};
+use super::worker::{deliver, retry_for};
 use crate::error::BoxError;
 use crate::interface::Scope;
 use crate::util;
@@ -222,12 +222,11 @@ impl EventBus {
                     });
                 }
                 // Same handler of the same coordinator: replaced below.
-                s.worker.abort();
+                s.remove();
                 continue;
             }
             subscribers.push(s.clone());
         }
-        let (queue, receiver) = mpsc::channel(self.inner.config.queue_capacity.max(1));
         let shared = Arc::new(SubscriberShared {
             name: Arc::clone(&name),
             owner: owner.unwrap_or("external"),
@@ -239,18 +238,12 @@ impl EventBus {
             latency: Latency::new(Arc::clone(&self.inner.measure_latency)),
             event: E::NAME,
             scope,
+            capacity: self.inner.config.queue_capacity.max(1),
         });
-        let worker = tokio::spawn(run_worker::<E>(
-            receiver,
-            Arc::clone(&handler),
-            Arc::clone(&shared),
-        ))
-        .abort_handle();
         subscribers.push(Subscriber {
             owner,
             handler,
-            queue,
-            worker,
+            lane: Arc::default(),
             shared,
         });
         entry.handlers.retain(|(n, _)| **n != *name);
@@ -319,10 +312,14 @@ impl EventBus {
         };
         for subscriber in &topic.subscribers {
             subscriber.shared.pending.fetch_add(1, Ordering::AcqRel);
-            if let Err(error) = subscriber
-                .queue
-                .try_send(Work::Deliver(Arc::clone(&envelope)))
-            {
+            let sent = match subscriber.queue() {
+                Some(queue) => queue.try_send(Work::Deliver(Arc::clone(&envelope))),
+                // Outside a runtime no worker can take it: as good as full.
+                None => Err(mpsc::error::TrySendError::Full(Work::Deliver(Arc::clone(
+                    &envelope,
+                )))),
+            };
+            if let Err(error) = sent {
                 subscriber.shared.pending.fetch_sub(1, Ordering::AcqRel);
                 if let mpsc::error::TrySendError::Full(_) = error {
                     topic.counts.failed.fetch_add(1, Ordering::Relaxed);

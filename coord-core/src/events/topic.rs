@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -12,6 +12,7 @@ use super::bus::BusInner;
 use super::dead_letter::{DeadLetter, Retry, revive};
 use super::event::{Envelope, Event};
 use super::latency::{HandlerLatency, Latency};
+use super::worker::run_worker;
 use crate::error::BoxError;
 use crate::interface::{BoxFuture, DeliverFn, PublishFailed, Scope};
 
@@ -89,14 +90,24 @@ pub(super) struct SubscriberShared {
     pub(super) event: &'static str,
     /// In cluster mode, for a distributed event: every node or once per cluster.
     pub(super) scope: Scope,
+    /// How many events its queue holds, once it has one.
+    pub(super) capacity: usize,
 }
 
 pub(super) struct Subscriber<E> {
     pub(super) owner: Option<&'static str>,
     pub(super) handler: Handler<E>,
-    pub(super) queue: mpsc::Sender<Work<E>>,
-    pub(super) worker: tokio::task::AbortHandle,
+    /// Its queue and worker, made on first need: most handlers finish inline
+    /// in the publisher and an idle subscriber never needs them (they are
+    /// most of an idle subscriber's memory). `None` worker once removed.
+    pub(super) lane: Arc<OnceLock<Lane<E>>>,
     pub(super) shared: Arc<SubscriberShared>,
+}
+
+/// A subscriber's bounded queue and the worker task draining it.
+pub(super) struct Lane<E> {
+    pub(super) queue: mpsc::Sender<Work<E>>,
+    pub(super) worker: Option<tokio::task::AbortHandle>,
 }
 
 impl<E> Clone for Subscriber<E> {
@@ -104,9 +115,47 @@ impl<E> Clone for Subscriber<E> {
         Self {
             owner: self.owner,
             handler: Arc::clone(&self.handler),
-            queue: self.queue.clone(),
-            worker: self.worker.clone(),
+            lane: Arc::clone(&self.lane),
             shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<E: Event> Subscriber<E> {
+    /// Its queue, starting its worker on first use; `None` outside a tokio
+    /// runtime (no worker can run there).
+    pub(super) fn queue(&self) -> Option<&mpsc::Sender<Work<E>>> {
+        if let Some(lane) = self.lane.get() {
+            return Some(&lane.queue);
+        }
+        tokio::runtime::Handle::try_current().ok()?;
+        let lane = self.lane.get_or_init(|| {
+            let (queue, receiver) = mpsc::channel(self.shared.capacity);
+            let worker = tokio::spawn(run_worker::<E>(
+                receiver,
+                Arc::clone(&self.handler),
+                Arc::clone(&self.shared),
+            ))
+            .abort_handle();
+            Lane {
+                queue,
+                worker: Some(worker),
+            }
+        });
+        Some(&lane.queue)
+    }
+
+    /// Stops its worker, and any made later: work sent afterwards is refused.
+    pub(super) fn remove(&self) {
+        let closed = || {
+            let (queue, _) = mpsc::channel(1);
+            Lane {
+                queue,
+                worker: None,
+            }
+        };
+        if let Some(worker) = &self.lane.get_or_init(closed).worker {
+            worker.abort();
         }
     }
 }
@@ -190,7 +239,7 @@ pub(super) fn remove_owner<E: Event>(topic: &mut Box<dyn Any + Send + Sync>, own
     let mut kept = Vec::with_capacity(current.subscribers.len());
     for subscriber in &current.subscribers {
         if subscriber.owner == Some(owner) {
-            subscriber.worker.abort();
+            subscriber.remove();
         } else {
             kept.push(subscriber.clone());
         }

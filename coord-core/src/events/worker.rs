@@ -95,7 +95,11 @@ pub(super) async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<
     }
     topic.counts.published.fetch_add(1, Ordering::Relaxed);
     for (subscriber, work) in queued {
-        if subscriber.queue.send(work).await.is_err() {
+        let sent = match subscriber.queue() {
+            Some(queue) => queue.send(work).await.is_ok(),
+            None => false,
+        };
+        if !sent {
             // The subscriber was removed meanwhile.
             subscriber.shared.pending.fetch_sub(1, Ordering::AcqRel);
         }
@@ -104,20 +108,22 @@ pub(super) async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<
 
 /// Redelivers `envelope` to `subscriber` through its queue.
 pub(super) fn retry_for<E: Event>(subscriber: &Subscriber<E>, envelope: Arc<Envelope<E>>) -> Retry {
-    let queue = subscriber.queue.clone();
-    let shared = Arc::clone(&subscriber.shared);
+    let subscriber = subscriber.clone();
     Arc::new(move || {
-        let queue = queue.clone();
-        let shared = Arc::clone(&shared);
+        let subscriber = subscriber.clone();
         let envelope = Arc::clone(&envelope);
         Box::pin(async move {
+            let shared = &subscriber.shared;
             shared.pending.fetch_add(1, Ordering::AcqRel);
-            match queue.send(Work::Deliver(envelope)).await {
-                Ok(()) => Ok(()),
-                Err(_) => {
-                    shared.pending.fetch_sub(1, Ordering::AcqRel);
-                    Err("[coord::E0405] the subscriber is gone".to_owned())
-                }
+            let sent = match subscriber.queue() {
+                Some(queue) => queue.send(Work::Deliver(envelope)).await.is_ok(),
+                None => false,
+            };
+            if sent {
+                Ok(())
+            } else {
+                shared.pending.fetch_sub(1, Ordering::AcqRel);
+                Err("[coord::E0405] the subscriber is gone".to_owned())
             }
         })
     })
