@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Coordination;
 use crate::bootstrap::{Bootstrapper, CoordinatorState, Lifecycle};
-use crate::events::{EventBus, subscription_specs};
+use crate::events::{EventBus, subscription_specs, subscriptions_of};
 use crate::interface::AnyCoordinator;
 use crate::registry::{CoordinatorSpec, registry};
 
@@ -39,7 +39,7 @@ impl<'a> Wiring<'a> {
     /// Subscribes the `#[subscribe]` methods of coordinator `spec`'s instance.
     fn wire(&self, spec: &CoordinatorSpec, instance: &AnyCoordinator) {
         let id = spec.instance_type();
-        for handler in subscription_specs().filter(|s| s.coordinator_type() == id) {
+        for handler in subscriptions_of(id) {
             if let Err(error) = handler.wire(self.bus, Arc::clone(instance), spec.name) {
                 tracing::error!(handler = handler.name(), %error, "not wired");
             }

@@ -29,6 +29,6 @@ pub use event::{Envelope, Event, EventId, EventMeta};
 pub use latency::{HandlerLatency, LATENCY_BUCKETS};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
-    subscribe_method, subscription_specs,
+    subscribe_method, subscription_specs, subscriptions_of,
 };
 pub use topic::Handler;

@@ -135,6 +135,26 @@ pub fn subscription_specs() -> impl Iterator<Item = &'static SubscriptionSpec> {
     inventory::iter::<SubscriptionSpec>()
 }
 
+/// The `#[subscribe]` methods of the coordinator type `coordinator`.
+///
+/// Indexed once: wiring looks them up for every coordinator that becomes
+/// ready, and scanning every handler each time would make bootstrap grow
+/// with coordinators times handlers.
+pub fn subscriptions_of(coordinator: TypeId) -> &'static [&'static SubscriptionSpec] {
+    static BY_COORDINATOR: OnceLock<HashMap<TypeId, Vec<&'static SubscriptionSpec>>> =
+        OnceLock::new();
+    BY_COORDINATOR
+        .get_or_init(|| {
+            let mut index: HashMap<TypeId, Vec<&'static SubscriptionSpec>> = HashMap::new();
+            for spec in subscription_specs() {
+                index.entry(spec.coordinator_type()).or_default().push(spec);
+            }
+            index
+        })
+        .get(&coordinator)
+        .map_or(&[], Vec::as_slice)
+}
+
 /// Implemented for coordinators: what `#[subscriptions]` requires of its type.
 #[diagnostic::on_unimplemented(
     message = "[coord::E0015] `#[subscriptions]` is on `{Self}`, which is not a coordinator",
