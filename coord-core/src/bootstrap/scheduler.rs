@@ -157,22 +157,20 @@ impl Bootstrapper {
                 run.hooks.ready(spec, &instance);
                 self.instances
                     .insert(spec.name, spec.instance_type(), instance);
-                {
-                    let mut records = self.records();
-                    records[i].state = CoordinatorState::Ready;
-                    records[i].init_duration = Some(elapsed);
-                }
-                tracing::debug!(coordinator = spec.name, ?elapsed, "initialized");
+                // One lock for this record and its dependents' states.
+                let mut records = self.records();
+                records[i].state = CoordinatorState::Ready;
+                records[i].init_duration = Some(elapsed);
                 for &d in &plan.dependents[i] {
                     if run.in_run[d] {
                         run.waiting[d] -= 1;
-                        if run.waiting[d] == 0
-                            && self.records()[d].state == CoordinatorState::Pending
-                        {
+                        if run.waiting[d] == 0 && records[d].state == CoordinatorState::Pending {
                             run.queue.push_back(d);
                         }
                     }
                 }
+                drop(records);
+                tracing::debug!(coordinator = spec.name, ?elapsed, "initialized");
             }
             Err(error) => {
                 tracing::error!(coordinator = spec.name, %error, "initialization failed");
