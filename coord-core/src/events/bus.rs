@@ -255,6 +255,12 @@ impl EventBus {
         drop(topics);
         if E::DISTRIBUTED || self.distributed_by_config(E::NAME) {
             self.consume_remote::<E>(name, scope);
+        } else if scope == Scope::Once && self.cluster().is_some() {
+            tracing::warn!(
+                handler = %name,
+                event = E::NAME,
+                "[coord::E0412] `#[subscribe(once)]` on an event that stays on its node: every node handles its own; mark the event `#[event(distributed)]` (or list it in `[events] distributed`) to handle it once per cluster"
+            );
         }
         Ok(())
     }
