@@ -39,6 +39,7 @@ pub const DAEMON_KEYS: &[&str] = &[
     HEALTH_THRESHOLD,
     CRITICAL,
     AFTER_GIVE_UP,
+    SINGLETON,
     CRATE,
 ];
 /// Keys of `#[coordinator(...)]`.

@@ -166,6 +166,12 @@ impl DaemonAttr {
                             out.health_threshold = attr::count(cx, &key, &value, 3, false);
                         }
                         symbol::CRITICAL => out.critical = attr::boolean(cx, &key, &value),
+                        // `singleton = true` reads like `critical = true`; the bare word too.
+                        symbol::SINGLETON => {
+                            if let Some(on) = attr::boolean(cx, &key, &value) {
+                                out.singleton = on;
+                            }
+                        }
                         symbol::HEALTH => {
                             out.health = attr::path(cx, &key, &value, "check_sync");
                         }

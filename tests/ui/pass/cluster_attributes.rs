@@ -6,6 +6,8 @@ use coord::prelude::*;
 pub enum DaemonType {
     Promotion,
     Sync,
+    Report,
+    Audit,
 }
 
 #[daemon(DaemonType::Promotion, singleton, runner = promote, restart = always)]
@@ -13,6 +15,12 @@ pub struct Promotion;
 
 #[daemon(DaemonType::Sync, runner = promote)]
 pub struct SyncDaemon;
+
+#[daemon(DaemonType::Report, runner = promote, singleton = true)]
+pub struct Report;
+
+#[daemon(DaemonType::Audit, runner = promote, singleton = false)]
+pub struct Audit;
 
 async fn promote(ctx: DaemonContext) -> Result<(), BoxError> {
     assert_eq!(ctx.fencing_token(), None, "no token outside a cluster");
@@ -63,4 +71,6 @@ fn main() {
     };
     assert!(singleton("promotion"));
     assert!(!singleton("sync"));
+    assert!(singleton("report"));
+    assert!(!singleton("audit"));
 }
