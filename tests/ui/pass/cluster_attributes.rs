@@ -8,6 +8,7 @@ pub enum DaemonType {
     Sync,
     Report,
     Audit,
+    Ledger,
 }
 
 #[daemon(DaemonType::Promotion, singleton, runner = promote, restart = always)]
@@ -21,6 +22,15 @@ pub struct Report;
 
 #[daemon(DaemonType::Audit, runner = promote, singleton = false)]
 pub struct Audit;
+
+macro_rules! singleton_daemon {
+    ($variant:path, $name:ident, $flag:path) => {
+        #[daemon($variant, runner = promote, $flag)]
+        pub struct $name;
+    };
+}
+
+singleton_daemon!(DaemonType::Ledger, Ledger, singleton);
 
 async fn promote(ctx: DaemonContext) -> Result<(), BoxError> {
     assert_eq!(ctx.fencing_token(), None, "no token outside a cluster");
@@ -59,7 +69,43 @@ impl Uploads {
     }
 }
 
+// The same flags passed through `macro_rules!` fragments (a `path`
+// fragment arrives wrapped in an invisible group).
+macro_rules! distributed_event {
+    ($name:ident, $flag:path) => {
+        #[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]
+        #[event($flag)]
+        pub struct $name;
+    };
+}
+
+distributed_event!(FromMacro, distributed);
+
+macro_rules! once_handler {
+    ($coordinator:ident, $event:ty, $scope:path) => {
+        #[coordinator]
+        pub struct $coordinator;
+
+        impl Coordinator for $coordinator {
+            async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+                Ok(Self)
+            }
+        }
+
+        #[subscriptions]
+        impl $coordinator {
+            #[subscribe($scope)]
+            async fn handle(&self, _event: &$event) -> Result<(), BoxError> {
+                Ok(())
+            }
+        }
+    };
+}
+
+once_handler!(MacroUploads, FromMacro, once);
+
 fn main() {
+    assert!(<FromMacro as coord::Event>::DISTRIBUTED);
     assert!(<ModelPromoted as coord::Event>::DISTRIBUTED);
     assert!(!<LocalOnly as coord::Event>::DISTRIBUTED);
     let registry = coord::registry();
@@ -73,4 +119,5 @@ fn main() {
     assert!(!singleton("sync"));
     assert!(singleton("report"));
     assert!(!singleton("audit"));
+    assert!(singleton("ledger"));
 }
