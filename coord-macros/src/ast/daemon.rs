@@ -115,10 +115,25 @@ impl DaemonAttr {
                     }
                     out.singleton = true;
                 }
-                Arg::Positional(value) => cx.error_spanned_by(
-                    &value,
-                    "[coord::E0014] unexpected argument: after the variant, give `singleton` or `key = value` pairs, e.g. `runner = run_auto_sync`",
-                ),
+                Arg::Positional(value) => {
+                    let what = match syn::parse2::<Ident>(value.clone()) {
+                        Ok(word) => {
+                            let word = word.to_string();
+                            let hint = crate::case::closest(&word, &[symbol::SINGLETON])
+                                .map_or_else(String::new, |near| {
+                                    format!("did you mean `{near}`? ")
+                                });
+                            format!("unknown argument `{word}` in `#[daemon(...)]`; {hint}")
+                        }
+                        Err(_) => "unexpected argument: ".to_owned(),
+                    };
+                    cx.error_spanned_by(
+                        &value,
+                        format!(
+                            "[coord::E0014] {what}after the variant, give `singleton` or `key = value` pairs, e.g. `runner = run_auto_sync`"
+                        ),
+                    );
+                }
                 Arg::Keyed { key, value } => {
                     if position == 0 {
                         variant_reported = true;
@@ -157,7 +172,14 @@ impl DaemonAttr {
                             text(cx, &mut out, key, &value, TextKind::Backoff, "1s..5m");
                         }
                         symbol::AFTER_GIVE_UP => {
-                            text(cx, &mut out, key, &value, TextKind::GiveUp, "retry_every(30m)");
+                            text(
+                                cx,
+                                &mut out,
+                                key,
+                                &value,
+                                TextKind::GiveUp,
+                                "retry_every(30m)",
+                            );
                         }
                         symbol::MAX_RESTARTS => {
                             out.max_restarts = attr::count(cx, &key, &value, 5, true);

@@ -97,7 +97,13 @@ pub(super) fn helper_crate(
                     _ => cx.error_spanned_by(
                         &value,
                         format!(
-                            "[coord::E0014] unknown argument in `#[{helper}(...)]`: expected {} or `key = value` ({})",
+                            "[coord::E0014] unknown argument{} in `#[{helper}(...)]`; {}expected {} or `key = value` ({})",
+                            syn::parse2::<Ident>(value.clone())
+                                .map_or_else(|_| String::new(), |word| format!(" `{word}`")),
+                            syn::parse2::<Ident>(value.clone())
+                                .ok()
+                                .and_then(|word| crate::case::closest(&word.to_string(), flags))
+                                .map_or_else(String::new, |near| format!("did you mean `{near}`? ")),
                             flags.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
                             known.join(", ")
                         ),

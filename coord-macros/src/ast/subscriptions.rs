@@ -128,10 +128,19 @@ fn scope_of(cx: &Ctxt, marker: &syn::Attribute) -> bool {
         syn::Meta::Path(_) => false,
         syn::Meta::List(list) => match syn::parse2::<syn::Ident>(list.tokens.clone()) {
             Ok(word) if word == symbol::ONCE => true,
-            _ => {
+            other => {
+                let what = match other {
+                    Ok(word) => {
+                        let word = word.to_string();
+                        let hint = crate::case::closest(&word, &[symbol::ONCE])
+                            .map_or_else(String::new, |near| format!("did you mean `{near}`? "));
+                        format!("unknown argument `{word}` in `#[subscribe(...)]`; {hint}")
+                    }
+                    Err(_) => String::new(),
+                };
                 cx.error_spanned_by(
                     &list.tokens,
-                    "[coord::E0014] `#[subscribe]` takes nothing, or `once` for a distributed event handled once per cluster: `#[subscribe(once)]`",
+                    format!("[coord::E0014] {what}`#[subscribe]` takes nothing, or `once` for a distributed event handled once per cluster: `#[subscribe(once)]`"),
                 );
                 false
             }
