@@ -118,8 +118,6 @@ pub(super) struct BusInner {
     pub(super) retry_task_started: std::sync::atomic::AtomicBool,
     /// The cluster, once attached: distributed events travel through it.
     pub(super) cluster: std::sync::OnceLock<Arc<Attached>>,
-    /// Event types distributed by configuration rather than by attribute.
-    pub(super) distributed_names: RwLock<std::collections::HashSet<String>>,
 }
 
 /// Delivers typed events to their subscribers.
@@ -160,7 +158,6 @@ impl EventBus {
                 measure_latency: Arc::default(),
                 retry_task_started: std::sync::atomic::AtomicBool::new(false),
                 cluster: std::sync::OnceLock::new(),
-                distributed_names: RwLock::default(),
             }),
         }
     }

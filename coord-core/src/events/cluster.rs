@@ -30,6 +30,9 @@ pub(crate) struct Attached {
     /// When this node attached, in ms: with the node name and the local
     /// event id, it makes an event id no other publish in the cluster has.
     boot: u128,
+    /// Event types distributed by configuration; fixed once attached, so a
+    /// publish reads it without a lock.
+    names: HashSet<String>,
     /// (event, handler) pairs with a consumer already.
     consuming: std::sync::Mutex<HashSet<(&'static str, Arc<str>)>>,
 }
@@ -45,18 +48,18 @@ impl EventBus {
         link: Arc<dyn ClusterLink>,
         distributed: impl IntoIterator<Item = String>,
     ) {
-        util::write(&self.inner.distributed_names).extend(distributed);
         let attached = Arc::new(Attached {
             link,
             boot: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis()),
+            names: distributed.into_iter().collect(),
             consuming: std::sync::Mutex::default(),
         });
-        if self.inner.cluster.set(attached).is_err() {
+        if self.inner.cluster.set(Arc::clone(&attached)).is_err() {
             return;
         }
-        let names = util::read(&self.inner.distributed_names).clone();
+        let names = &attached.names;
         let consumers: Vec<(&'static str, Arc<str>, Scope, DeliverFn)> = {
             let topics = util::read(&self.inner.topics);
             topics
@@ -84,16 +87,20 @@ impl EventBus {
         self.inner.cluster.get().map(|a| Arc::clone(&a.link))
     }
 
-    /// Whether events of this name are distributed by configuration.
+    /// Whether events of this name are distributed by configuration (only
+    /// ever so in cluster mode).
     pub(super) fn distributed_by_config(&self, name: &str) -> bool {
-        let names = util::read(&self.inner.distributed_names);
-        !names.is_empty() && names.contains(name)
+        self.inner
+            .cluster
+            .get()
+            .is_some_and(|a| !a.names.is_empty() && a.names.contains(name))
     }
 
     /// The cluster, when `E`'s publishes go through it.
     pub(super) fn cluster_for<E: Event>(&self) -> Option<Arc<Attached>> {
         let attached = self.inner.cluster.get()?;
-        (E::DISTRIBUTED || self.distributed_by_config(E::NAME)).then(|| Arc::clone(attached))
+        (E::DISTRIBUTED || (!attached.names.is_empty() && attached.names.contains(E::NAME)))
+            .then(|| Arc::clone(attached))
     }
 
     /// Starts the cluster consumer of a handler subscribed after attaching.
