@@ -313,18 +313,7 @@ fn failover_bench(server: &harness::Server) {
     let bound = u64::from(LEASE_S) * 1000 * 4 / 3;
     let mut takeovers = Vec::new();
     for kill in 0..KILLS {
-        let mut current = None;
-        assert!(
-            harness::wait_until(Duration::from_secs(30), || {
-                current = harness::terms(&logs.0, &killed)
-                    .into_iter()
-                    .rev()
-                    .find(|t| t.end_ms.is_none());
-                current.is_some()
-            }),
-            "no leader before kill {kill}"
-        );
-        let leader = current.expect("a leader");
+        let leader = harness::wait_for_leader(&logs.0, &killed);
         let index = nodes
             .iter()
             .position(|n| n.name == leader.node)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     Node, Server, TempDir, assert_one_leader_at_a_time, joined, now_ms, publish, read_logs, terms,
-    wait_until,
+    wait_for_leader, wait_until,
 };
 
 /// Timing assertions (takeover, step-down) run one at a time: three nodes
@@ -160,15 +160,6 @@ fn a_once_event_whose_node_is_killed_mid_handler_is_handled_by_another() {
     );
 }
 
-/// The node whose term is open, and that term's token.
-fn leader(logs: &TempDir, killed: &BTreeMap<String, u64>) -> Option<(String, u64)> {
-    terms(&logs.0, killed)
-        .into_iter()
-        .rev()
-        .find(|t| t.end_ms.is_none())
-        .map(|t| (t.node, t.token))
-}
-
 #[test]
 fn a_killed_leader_is_replaced_within_lease_and_one_renewal_without_overlap() {
     let _serial = TIMING.lock().unwrap_or_else(|e| e.into_inner());
@@ -179,17 +170,9 @@ fn a_killed_leader_is_replaced_within_lease_and_one_renewal_without_overlap() {
     let mut killed: BTreeMap<String, u64> = BTreeMap::new();
     let bound = LEASE_MS + LEASE_MS / 3;
 
-    for round in 0..2 {
-        let mut current = None;
-        assert!(
-            wait_until(Duration::from_secs(30), || {
-                current = leader(&logs, &killed);
-                current.is_some()
-            }),
-            "no leader in round {round}: {:#?}",
-            read_logs(&logs.0)
-        );
-        let (old, old_token) = current.expect("a leader");
+    for _ in 0..2 {
+        let current = wait_for_leader(&logs.0, &killed);
+        let (old, old_token) = (current.node, current.token);
         let node = nodes
             .iter_mut()
             .find(|n| n.name == old)
@@ -228,12 +211,8 @@ fn a_leader_cut_off_from_the_server_steps_down_before_its_lease_lapses() {
     let names = ["s1", "s2"];
     let _nodes = start_nodes(&server, &names, &logs, &data);
     let none = BTreeMap::new();
-    let mut current = None;
-    assert!(wait_until(Duration::from_secs(30), || {
-        current = leader(&logs, &none);
-        current.is_some()
-    }));
-    let (old, old_token) = current.expect("a leader");
+    let current = wait_for_leader(&logs.0, &none);
+    let (old, old_token) = (current.node, current.token);
 
     let stopped_at = now_ms();
     server.stop();
@@ -363,12 +342,8 @@ fn status_shows_every_node_the_leader_with_its_token_and_the_standbys() {
     let names = ["t1", "t2", "t3"];
     let _nodes = start_nodes(&server, &names, &logs, &data);
     let none = BTreeMap::new();
-    let mut current = None;
-    assert!(wait_until(Duration::from_secs(30), || {
-        current = leader(&logs, &none);
-        current.is_some()
-    }));
-    let (leader_node, token) = current.expect("a leader");
+    let current = wait_for_leader(&logs.0, &none);
+    let (leader_node, token) = (current.node, current.token);
 
     let mut last = serde_json::Value::Null;
     let settled = wait_until(Duration::from_secs(20), || {

@@ -297,6 +297,19 @@ pub fn terms(dir: &Path, killed: &BTreeMap<String, u64>) -> Vec<Term> {
     terms
 }
 
+/// Waits (at most 30 s) for a leader term to be open, and returns it.
+pub fn wait_for_leader(dir: &Path, killed: &BTreeMap<String, u64>) -> Term {
+    let mut open = None;
+    wait_until(Duration::from_secs(30), || {
+        open = terms(dir, killed)
+            .into_iter()
+            .rev()
+            .find(|t| t.end_ms.is_none());
+        open.is_some()
+    });
+    open.unwrap_or_else(|| panic!("no leader within 30 s: {:#?}", read_logs(dir)))
+}
+
 /// Panics unless tokens strictly increase from term to term and no two terms overlap.
 pub fn assert_one_leader_at_a_time(terms: &[Term]) {
     for pair in terms.windows(2) {
