@@ -65,6 +65,21 @@ fn specs<C: Coordinator + coord::RegisteredCoordinator>(
         .collect()
 }
 
+/// The initialisation order `build()` plans, as indices into `specs`: the
+/// baseline gets it for free.
+fn init_order(specs: &[&'static CoordinatorSpec]) -> Vec<usize> {
+    let plan = Coordination::builder()
+        .coordinators(specs.iter().copied())
+        .build()
+        .expect("acyclic");
+    let position: std::collections::HashMap<&str, usize> =
+        specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
+    plan.coordinator_names()
+        .iter()
+        .map(|n| position[n])
+        .collect()
+}
+
 /// What a user would write without coord: await each initializer in an order
 /// computed beforehand, keeping the instances where dependents can reach them.
 async fn hand_written(specs: &[&'static CoordinatorSpec], order: &[usize]) -> Arc<Instances> {
@@ -84,16 +99,7 @@ fn bench_bootstrap(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let dag = graph::random_dag(COORDINATORS, 0x5eed_0003);
     let specs = specs::<Trivial>("trivial", &dag);
     let builder = Coordination::builder().coordinators(specs.iter().copied());
-    // The order is part of the plan `build()` makes; the baseline gets it for free too.
-    let order: Vec<usize> = {
-        let plan = builder.clone().build().expect("acyclic");
-        let position: std::collections::HashMap<&str, usize> =
-            specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-        plan.coordinator_names()
-            .iter()
-            .map(|n| position[n])
-            .collect()
-    };
+    let order = init_order(&specs);
 
     let mut group = c.benchmark_group("bootstrap_10k");
     group.sample_size(30);
@@ -137,18 +143,7 @@ fn scaling(rt: &tokio::runtime::Runtime) {
             .collect();
         runs.sort_by(f64::total_cmp);
         // The bare loop at the same size, for what the machine's caches add.
-        let order: Vec<usize> = {
-            let plan = Coordination::builder()
-                .coordinators(specs.iter().copied())
-                .build()
-                .expect("acyclic");
-            let position: std::collections::HashMap<&str, usize> =
-                specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-            plan.coordinator_names()
-                .iter()
-                .map(|n| position[n])
-                .collect()
-        };
+        let order = init_order(&specs);
         let mut bare: Vec<f64> = (0..3)
             .map(|_| {
                 let began = std::time::Instant::now();

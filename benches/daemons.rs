@@ -9,6 +9,7 @@
 //!
 //! Run: `cargo bench --bench daemons`.
 
+mod daemon_specs;
 mod estimates;
 mod graph;
 
@@ -16,45 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coord::prelude::*;
-use coord::{BoxFuture, CancellationToken, Coordination, DaemonSpec, Location};
+use coord::{CancellationToken, Coordination, DaemonSpec};
 use criterion::Criterion;
 
 const DAEMONS: usize = 1_000;
 
-fn ready_until_cancelled(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
-    Box::pin(async move {
-        ctx.ready();
-        ctx.cancelled().await;
-        Ok(())
-    })
-}
-
 fn specs(deps: &[Vec<usize>]) -> Vec<&'static DaemonSpec> {
-    let names: Vec<&'static str> = (0..deps.len())
-        .map(|i| &*format!("daemon_{i}").leak())
-        .collect();
-    deps.iter()
-        .enumerate()
-        .map(|(i, ds)| {
-            let depends_on: &'static [&'static str] =
-                ds.iter().map(|&d| names[d]).collect::<Vec<_>>().leak();
-            &*Box::leak(Box::new(DaemonSpec {
-                name: names[i],
-                kind: "BenchDaemon",
-                variant: names[i],
-                depends_on,
-                soft_depends_on: &[],
-                category: None,
-                options: coord::DaemonOptions::NONE,
-                runner: ready_until_cancelled,
-                location: Location {
-                    module_path: module_path!(),
-                    file: file!(),
-                    line: line!(),
-                },
-            }))
-        })
-        .collect()
+    daemon_specs::leaked("daemon", deps)
 }
 
 /// Spawns every runner in `order` and waits for all ready signals; returns

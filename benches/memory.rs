@@ -10,14 +10,14 @@
 //!
 //! Run: `cargo bench --bench memory`. Target: at most 2x the bare task.
 
+mod daemon_specs;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use coord::prelude::*;
-use coord::{
-    BoxFuture, BusConfig, CancellationToken, Coordination, DaemonSpec, EventBus, Location,
-};
+use coord::{BusConfig, CancellationToken, Coordination, EventBus};
 use serde::{Deserialize, Serialize};
 
 const UNITS: usize = 10_000;
@@ -60,37 +60,6 @@ fn resident() -> u64 {
     HELD.load(Ordering::Relaxed) as u64
 }
 
-fn ready_until_cancelled(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
-    Box::pin(async move {
-        ctx.ready();
-        ctx.cancelled().await;
-        Ok(())
-    })
-}
-
-fn specs(n: usize) -> Vec<&'static DaemonSpec> {
-    (0..n)
-        .map(|i| {
-            let name: &'static str = format!("idle_{i}").leak();
-            &*Box::leak(Box::new(DaemonSpec {
-                name,
-                kind: "Idle",
-                variant: name,
-                depends_on: &[],
-                soft_depends_on: &[],
-                category: None,
-                options: coord::DaemonOptions::NONE,
-                runner: ready_until_cancelled,
-                location: Location {
-                    module_path: module_path!(),
-                    file: file!(),
-                    line: line!(),
-                },
-            }))
-        })
-        .collect()
-}
-
 /// Bytes per unit that `make` adds while its units stay alive, median of 3.
 fn per_unit<T>(rt: &tokio::runtime::Runtime, make: impl Fn() -> T, drop_it: impl Fn(T)) -> f64 {
     let mut samples: Vec<f64> = (0..3)
@@ -117,7 +86,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let specs = specs(UNITS);
+    let specs = daemon_specs::leaked("idle", &vec![Vec::new(); UNITS]);
     // Warm up allocator and runtime so the first sample pays no one-off cost.
     let warm = Coordination::builder()
         .coordinators([])
