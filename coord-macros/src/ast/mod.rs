@@ -97,7 +97,7 @@ pub(super) fn helper_crate(
                     _ => cx.error_spanned_by(
                         &value,
                         format!(
-                            "[coord::E0014] unknown argument{} in `#[{helper}(...)]`; {}expected {} or `key = value` ({})",
+                            "[coord::E0014] unknown argument{} in `#[{helper}(...)]`; {}expected {}, or `key = value` with a key among: {}",
                             syn::parse2::<Ident>(value.clone())
                                 .map_or_else(|_| String::new(), |word| format!(" `{word}`")),
                             syn::parse2::<Ident>(value.clone())
