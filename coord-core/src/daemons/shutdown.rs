@@ -35,6 +35,12 @@ impl DaemonManager {
         // Started last first, as the level-by-level order did.
         due.reverse();
         let mut stopping = FuturesUnordered::new();
+        // Abort handles of the supervisors being waited for: one deadline for
+        // all of them rather than a timer each (a timer per daemon was a
+        // visible part of the shutdown profile).
+        let mut aborts: Vec<Option<tokio::task::AbortHandle>> = vec![None; n];
+        let mut past_deadline = false;
+        let mut bound = std::pin::pin!(tokio::time::sleep_until(deadline));
         let mut stopped = 0;
         while stopped < n {
             for i in due.drain(..) {
@@ -42,24 +48,39 @@ impl DaemonManager {
                 let supervisor = lock(&self.inner.slots[i].supervisor).take();
                 if let Some(supervisor) = &supervisor {
                     supervisor.stop.cancel();
+                    if past_deadline {
+                        supervisor.task.abort();
+                    } else {
+                        aborts[i] = Some(supervisor.task.abort_handle());
+                    }
                 }
                 stopping.push(async move {
-                    let Some(supervisor) = supervisor else {
-                        return (i, true, false);
-                    };
-                    let abort = supervisor.task.abort_handle();
-                    let in_time = tokio::time::timeout_at(deadline, supervisor.task)
-                        .await
-                        .is_ok();
-                    if !in_time {
-                        abort.abort();
+                    match supervisor {
+                        // An aborted supervisor ends with a cancelled join error.
+                        Some(supervisor) => (i, supervisor.task.await.is_ok(), true),
+                        None => (i, true, false),
                     }
-                    (i, in_time, true)
                 });
             }
-            let Some((i, in_time, was_running)) = stopping.next().await else {
+            let next = if past_deadline {
+                stopping.next().await
+            } else {
+                tokio::select! {
+                    biased;
+                    next = stopping.next() => next,
+                    () = &mut bound => {
+                        past_deadline = true;
+                        for abort in aborts.iter_mut().filter_map(Option::take) {
+                            abort.abort();
+                        }
+                        continue;
+                    }
+                }
+            };
+            let Some((i, in_time, was_running)) = next else {
                 break;
             };
+            aborts[i] = None;
             stopped += 1;
             if !in_time {
                 tracing::warn!(
