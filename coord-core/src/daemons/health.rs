@@ -45,7 +45,7 @@ impl DaemonManager {
             tokio::select! {
                 biased;
                 result = &mut *run => return Exit::finished(result),
-                _ = &mut *stopped => return self.stop_instance(i, cancel, run).await,
+                _ = &mut *stopped => return Box::pin(self.stop_instance(i, cancel, run)).await,
                 probe = &mut registration => {
                     let first_check = Box::pin(tokio::time::sleep(probe.interval));
                     health = Some((probe, first_check));
@@ -55,7 +55,7 @@ impl DaemonManager {
                 _ = next_check(&mut health), if health.is_some() => {
                     let Some((p, timer)) = health.as_mut() else { continue };
                     timer.as_mut().reset(Instant::now() + p.interval);
-                    let result = match tokio::time::timeout(p.interval, (p.check)()).await {
+                    let result = match Box::pin(tokio::time::timeout(p.interval, (p.check)())).await {
                         Ok(result) => result.map_err(|e| e.to_string()),
                         Err(_) => Err(format!("[coord::E0306] health check took longer than {:?}", p.interval)),
                     };
@@ -71,7 +71,7 @@ impl DaemonManager {
                             tracing::warn!(daemon = spec.name, failures, %error, "health check failed");
                             if failures >= p.threshold {
                                 cancel.cancel();
-                                let _ = tokio::time::timeout(config.shutdown_timeout, &mut *run).await;
+                                let _ = Box::pin(tokio::time::timeout(config.shutdown_timeout, &mut *run)).await;
                                 return Exit::Finished(Err(format!(
                                     "[coord::E0306] health check failed {failures} times in a row: {error}"
                                 )));

@@ -26,7 +26,9 @@ impl DaemonManager {
         let mut lease = None;
         self.supervise_holding(i, &stop, &mut lease).await;
         if let Some(keeper) = lease {
-            keeper.release().await;
+            // Boxed, as every rare path here: the supervisor's future is held
+            // by every idle daemon, so it carries only the common path inline.
+            Box::pin(keeper.release()).await;
             self.update(i, |s| {
                 s.leader = None;
                 s.fencing_token = None;
@@ -48,7 +50,7 @@ impl DaemonManager {
         let config = &plan.configs[i];
         let mut tracker = RestartTracker::new(config.restart_config, i as u64 + 1);
         loop {
-            match self.wait_for_dependencies(i, &stop).await {
+            match Box::pin(self.wait_for_dependencies(i, &stop)).await {
                 Ok(()) => {}
                 Err(DependencyProblem::Stopped) => {
                     self.update(i, |s| s.state = DaemonState::Stopped);
@@ -68,10 +70,10 @@ impl DaemonManager {
             let (run_stop, token) = match self.singleton_link(i) {
                 Some(link) => {
                     if let Some(keeper) = lease.take_if(|k| k.is_lost(&stop)) {
-                        keeper.release().await;
+                        Box::pin(keeper.release()).await;
                     }
                     if lease.is_none() {
-                        match self.acquire_lease(i, &link, &stop).await {
+                        match Box::pin(self.acquire_lease(i, &link, &stop)).await {
                             Some(keeper) => *lease = Some(keeper),
                             None => {
                                 self.update(i, |s| s.state = DaemonState::Stopped);
@@ -263,12 +265,12 @@ impl DaemonManager {
         } else {
             // Until ready: the runner, a stop request, the ready signal, and the
             // deadline past which the run is cancelled and counts as failed.
-            let mut signalled = std::pin::pin!(ready.wait());
-            let deadline = tokio::time::sleep(config.ready_timeout);
+            let mut signalled = Box::pin(ready.wait());
+            let deadline = Box::pin(tokio::time::sleep(config.ready_timeout));
             tokio::select! {
                 biased;
                 result = &mut run => return Exit::finished(result),
-                _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
+                _ = &mut stopped => return Box::pin(self.stop_instance(i, &cancel, &mut run)).await,
                 is_ready = &mut signalled => {
                     if is_ready {
                         self.mark_ready(i);
@@ -277,7 +279,7 @@ impl DaemonManager {
                 () = deadline => {
                     let waited = format_duration(config.ready_timeout);
                     tracing::error!(daemon = spec.name, %waited, "did not signal ready in time; cancelling this run");
-                    self.stop_instance(i, &cancel, &mut run).await;
+                    Box::pin(self.stop_instance(i, &cancel, &mut run)).await;
                     return Exit::Finished(Err(format!(
                         "[coord::E0305] did not signal ready within {waited} (ready_timeout); the run was cancelled"
                     )));
@@ -312,7 +314,7 @@ impl DaemonManager {
         if first.is_ready() {
             return Exit::Stopped { aborted: false };
         }
-        match tokio::time::timeout(self.shutdown_timeout(i), run).await {
+        match Box::pin(tokio::time::timeout(self.shutdown_timeout(i), run)).await {
             Ok(_) => Exit::Stopped { aborted: false },
             // Dropping the future is the abort: the instance ends with it.
             Err(_) => Exit::Stopped { aborted: true },
