@@ -114,8 +114,10 @@ impl EventRouterCoordinator {
 }
 
 /// Syncs collected games to the training store, and trains on them.
-#[coordinator(depends_on = [EventRouterCoordinator])]
+#[coordinator(depends_on = [EventRouterCoordinator], publishes = [GamesSynced, TrainingCompleted])]
 pub struct DataPipelineOrchestrator {
+    /// Publishes what `publishes` declares, from its handlers.
+    events: Publisher<Self>,
     batches: AtomicU32,
     games: AtomicU64,
     settings: PipelineSettings,
@@ -146,6 +148,7 @@ impl Coordinator for DataPipelineOrchestrator {
         // Stands in for opening the game database.
         tokio::time::sleep(Duration::from_millis(200)).await;
         Ok(Self {
+            events: ctx.publisher(),
             batches: AtomicU32::new(0),
             games: AtomicU64::new(0),
             settings,
@@ -161,7 +164,7 @@ impl DataPipelineOrchestrator {
             .games
             .fetch_add(u64::from(event.games), Ordering::Relaxed)
             + u64::from(event.games);
-        publish(GamesSynced { total_games }).await;
+        self.events.publish(GamesSynced { total_games }).await;
         Ok(())
     }
 
@@ -173,25 +176,30 @@ impl DataPipelineOrchestrator {
         let every = self.settings.train_every;
         if batch.is_multiple_of(every) {
             let generation = batch / every;
-            publish(TrainingCompleted {
-                model: format!("model-{generation}"),
-                loss: 1.0 / (1.0 + games as f64 / 100.0),
-            })
-            .await;
+            self.events
+                .publish(TrainingCompleted {
+                    model: format!("model-{generation}"),
+                    loss: 1.0 / (1.0 + games as f64 / 100.0),
+                })
+                .await;
         }
         Ok(())
     }
 }
 
 /// Evaluates trained models and promotes the good ones.
-#[coordinator(depends_on = [DataPipelineOrchestrator])]
-pub struct PromotionController;
+#[coordinator(depends_on = [DataPipelineOrchestrator], publishes = [EvaluationCompleted, ModelPromoted])]
+pub struct PromotionController {
+    events: Publisher<Self>,
+}
 
 impl Coordinator for PromotionController {
-    async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+    async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
         // Stands in for loading the current best model.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok(Self)
+        Ok(Self {
+            events: ctx.publisher(),
+        })
     }
 }
 
@@ -199,21 +207,23 @@ impl Coordinator for PromotionController {
 impl PromotionController {
     #[subscribe]
     async fn on_training_completed(&self, event: &TrainingCompleted) -> Result<(), BoxError> {
-        publish(EvaluationCompleted {
-            model: event.model.clone(),
-            win_rate: 1.0 - event.loss / 2.0,
-        })
-        .await;
+        self.events
+            .publish(EvaluationCompleted {
+                model: event.model.clone(),
+                win_rate: 1.0 - event.loss / 2.0,
+            })
+            .await;
         Ok(())
     }
 
     #[subscribe]
     async fn on_evaluation_completed(&self, event: &EvaluationCompleted) -> Result<(), BoxError> {
         if event.win_rate > 0.55 {
-            publish(ModelPromoted {
-                model: event.model.clone(),
-            })
-            .await;
+            self.events
+                .publish(ModelPromoted {
+                    model: event.model.clone(),
+                })
+                .await;
         }
         Ok(())
     }
@@ -239,15 +249,6 @@ impl PromotionController {
 
 static UPLOAD_TRIES: AtomicU32 = AtomicU32::new(0);
 
-/// The running coordination, for handlers to publish through.
-static COORDINATION: std::sync::OnceLock<Coordination> = std::sync::OnceLock::new();
-
-async fn publish<E: coord::Event>(event: E) {
-    if let Some(coordination) = COORDINATION.get() {
-        coordination.publish(event).await;
-    }
-}
-
 // --- daemons -------------------------------------------------------------------
 
 // Nothing works without the router: if it fails for good, the run ends.
@@ -259,7 +260,7 @@ pub struct EventRouter;
 // which hard-depends on data_pipeline: a soft edge that closes a cycle is
 // dropped from the startup order, and `validate` and `order` say so.
 #[daemon(DaemonType::DataPipeline, runner = collect_games, depends_on = [DaemonType::EventRouter],
-         soft_depends_on = [DaemonType::AutoSync], category = "data")]
+         soft_depends_on = [DaemonType::AutoSync], category = "data", publishes = [GamesCollected])]
 pub struct DataPipeline;
 
 #[daemon(DaemonType::FeedbackLoop, runner = run_until_cancelled, depends_on = [DaemonType::EventRouter], category = "data")]
@@ -313,7 +314,7 @@ async fn evaluate(ctx: DaemonContext) -> Result<(), BoxError> {
 }
 
 /// Publishes a batch of games every second.
-async fn collect_games(ctx: DaemonContext) -> Result<(), BoxError> {
+async fn collect_games(ctx: DaemonContext<DataPipeline>) -> Result<(), BoxError> {
     // Stands in for attaching to the self-play workers.
     tokio::time::sleep(Duration::from_millis(150)).await;
     ctx.ready();
@@ -383,10 +384,6 @@ fn configure(builder: coord::CoordinationBuilder) -> coord::CoordinationBuilder 
 async fn main() -> std::process::ExitCode {
     let app = coord::cli::App::new("training_pipeline")
         .configure(configure)
-        .default_duration(Duration::from_secs(15))
-        // Set once, before anything publishes: handlers publish through it.
-        .on_start(|coordination| {
-            let _ = COORDINATION.set(coordination.clone());
-        });
+        .default_duration(Duration::from_secs(15));
     coord::cli::run(app).await
 }

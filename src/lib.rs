@@ -23,7 +23,7 @@ pub use tokio_util::sync::CancellationToken;
 pub mod prelude {
     pub use coord_core::{
         BoxError, Coordination, Coordinator, DaemonContext, DaemonKind, Event, InitContext,
-        RestartPolicy,
+        Publisher, RestartPolicy,
     };
     pub use coord_macros::{DaemonType, Event, coordinator, daemon, subscribe, subscriptions};
 }

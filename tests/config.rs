@@ -33,6 +33,7 @@ fn daemon(name: &'static str, deps: &'static [&'static str]) -> &'static DaemonS
             ..coord::DaemonOptions::NONE
         },
         runner,
+        publishes: &[],
         location: Location {
             module_path: module_path!(),
             file: file!(),

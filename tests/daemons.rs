@@ -164,6 +164,7 @@ fn daemon(
         category: None,
         options: coord::DaemonOptions::NONE,
         runner: scripted,
+        publishes: &[],
         location: Location {
             module_path: module_path!(),
             file: file!(),

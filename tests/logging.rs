@@ -24,6 +24,7 @@ static LOGGED_DAEMON: DaemonSpec = DaemonSpec {
         ..coord::DaemonOptions::NONE
     },
     runner,
+    publishes: &[],
     location: Location {
         module_path: module_path!(),
         file: file!(),

@@ -26,6 +26,7 @@ static SIGNAL_DAEMON: DaemonSpec = DaemonSpec {
     category: None,
     options: coord::DaemonOptions::NONE,
     runner,
+    publishes: &[],
     location: Location {
         module_path: module_path!(),
         file: file!(),

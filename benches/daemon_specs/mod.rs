@@ -32,6 +32,7 @@ pub fn leaked(prefix: &str, deps: &[Vec<usize>]) -> Vec<&'static DaemonSpec> {
                 category: None,
                 options: coord::DaemonOptions::NONE,
                 runner: ready_until_cancelled,
+                publishes: &[],
                 location: Location {
                     module_path: module_path!(),
                     file: file!(),

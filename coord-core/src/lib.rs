@@ -49,14 +49,15 @@ pub use daemons::{
 pub use error::{BoxError, UnknownName};
 pub use events::{
     AdoptReport, BusConfig, DeadLetter, DeadLetterState, Envelope, Event, EventBus, EventCounts,
-    EventId, EventMeta, Handler, HandlerLatency, HandlerResult, LATENCY_BUCKETS, SubscribeError,
-    SubscribingCoordinator, SubscriptionSpec, subscription_specs,
+    EventId, EventMeta, Handler, HandlerLatency, HandlerResult, LATENCY_BUCKETS, PublishedBy,
+    Publisher, SubscribeError, SubscribingCoordinator, SubscriptionSpec, subscription_specs,
 };
 pub use interface::{
     AnyCoordinator, Backoff, BoxFuture, ConfigError as CoordinatorConfigError, Coordinator,
     CoordinatorConfig, DaemonConfig, DaemonContext, DaemonKind, DaemonOptions, DaemonRunner,
-    DependencyOf, GiveUp, HealthCheck, HealthProbe, InitContext, Instances, ReadyWatch,
-    RegisteredCoordinator, RestartConfig, RestartPolicy, RunnerFn, SettingError,
+    DependencyOf, EventRef, GiveUp, HealthCheck, HealthProbe, InitContext, Instances, ReadyWatch,
+    RegisteredCoordinator, RestartConfig, RestartPolicy, RunnerContext, RunnerFn, SettingError,
+    UnnamedDaemon,
 };
 /// Cluster mode: the contract a cluster engine implements, and what crosses nodes.
 pub mod cluster {
@@ -90,7 +91,7 @@ pub mod contract {
 /// Items the macros expand to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::events::{BindingInfo, BindingRequest};
+    pub use crate::events::{BindingInfo, BindingRequest, published_event};
     pub use crate::interface::Scope;
     pub use crate::interface::{
         Category, CoordNode, CoordNodeRef, DaemonEntrySpec, DaemonGraph, DaemonNode, DaemonNodeRef,

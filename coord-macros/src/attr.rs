@@ -227,6 +227,22 @@ pub fn list(
     }
 }
 
+/// `publishes = [GamesCollected, events::ModelPromoted]`: the event types
+/// listed; an entry that is not a plain type path is reported.
+pub fn event_types(cx: &Ctxt, key: &Ident, value: &TokenStream) -> Vec<Path> {
+    let mut types = Vec::new();
+    for entry in list(cx, key, value, "GamesCollected").unwrap_or_default() {
+        match as_path(&entry) {
+            Ok(path) => types.push(path),
+            Err(_) => cx.error_spanned_by(
+                &entry,
+                format!("[coord::E0014] each entry of `{key}` must be an event type (a `#[derive(Event)]` type), e.g. `{key} = [GamesCollected]`"),
+            ),
+        }
+    }
+    types
+}
+
 /// The value as a string literal.
 pub fn string(cx: &Ctxt, key: &Ident, value: &TokenStream, example: &str) -> Option<LitStr> {
     match syn::parse2::<LitStr>(unwrap_invisible(value.clone())) {

@@ -21,6 +21,8 @@ pub const AFTER_GIVE_UP: &str = "after_give_up";
 pub const DISTRIBUTED: &str = "distributed";
 pub const SINGLETON: &str = "singleton";
 pub const ONCE: &str = "once";
+pub const PUBLISHES: &str = "publishes";
+pub const EXTERNAL: &str = "external";
 
 /// Keys of `#[daemon(...)]`.
 pub const DAEMON_KEYS: &[&str] = &[
@@ -40,10 +42,11 @@ pub const DAEMON_KEYS: &[&str] = &[
     CRITICAL,
     AFTER_GIVE_UP,
     SINGLETON,
+    PUBLISHES,
     CRATE,
 ];
 /// Keys of `#[coordinator(...)]`.
-pub const COORDINATOR_KEYS: &[&str] = &[DEPENDS_ON, NAME, CRATE];
+pub const COORDINATOR_KEYS: &[&str] = &[DEPENDS_ON, PUBLISHES, NAME, CRATE];
 /// Keys of `#[event(...)]`.
 pub const EVENT_KEYS: &[&str] = &[NAME, CRATE];
 

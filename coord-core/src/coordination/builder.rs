@@ -219,7 +219,7 @@ impl CoordinationBuilder {
         if let Some(link) = &self.cluster {
             bus.attach_cluster(Arc::clone(link), self.distributed_events);
         }
-        Ok(Coordination {
+        let coordination = Coordination {
             inner: Arc::new(Inner {
                 bootstrap: Bootstrapper::new(plan),
                 daemon_plan,
@@ -228,6 +228,15 @@ impl CoordinationBuilder {
                 cluster: self.cluster,
                 started_ms: crate::interface::unix_millis(std::time::SystemTime::now()),
             }),
-        })
+        };
+        // Initialisers reach the bus through it (`ctx.publisher()`), without keeping it alive.
+        coordination
+            .inner
+            .bootstrap
+            .instances()
+            .link_service(Arc::new(super::WeakCoordination(Arc::downgrade(
+                &coordination.inner,
+            ))));
+        Ok(coordination)
     }
 }

@@ -2,14 +2,14 @@
 //! daemons and events into a service. Its methods delegate; the work is in
 //! those folders. The handle also wires coordinators' event handlers as they
 //! come and go (`wiring.rs`) and gives daemons' contexts their reach into
-//! the service (`daemon_context.rs`).
+//! the service (`contexts.rs`).
 //!
 //! May use: `bootstrap`, `daemons`, `events`, and what they use. Only `store`
 //! and `cli` sit above it.
 
 mod builder;
 mod cluster;
-mod daemon_context;
+mod contexts;
 mod run;
 mod wiring;
 

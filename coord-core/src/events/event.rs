@@ -21,6 +21,10 @@ pub trait Event: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Whether, in cluster mode, its publishes travel to every node
     /// (`#[event(distributed)]`); otherwise they stay in this process.
     const DISTRIBUTED: bool = false;
+    /// Whether it comes from outside the crate's items (a test, `main`,
+    /// another crate, the cluster): `#[event(external)]`. Its handlers need
+    /// no declared publisher.
+    const EXTERNAL: bool = false;
 }
 
 /// An event's identity.

@@ -19,6 +19,7 @@ mod dead_letter;
 mod event;
 mod handling;
 mod latency;
+mod publisher;
 mod subscription;
 mod topic;
 mod worker;
@@ -27,6 +28,7 @@ pub use bus::{BusConfig, EventBus, EventCounts, SubscribeError};
 pub use dead_letter::{AdoptReport, DeadLetter, DeadLetterState};
 pub use event::{Envelope, Event, EventId, EventMeta};
 pub use latency::{HandlerLatency, LATENCY_BUCKETS};
+pub use publisher::{PublishedBy, Publisher, published_event};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
     subscribe_method, subscription_specs, subscriptions_of,

@@ -7,6 +7,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
+use super::EventRef;
+use super::daemon::{Service, ServiceLink};
 use super::node::CoordNodeRef;
 use crate::error::BoxError;
 use crate::location::Location;
@@ -63,6 +65,8 @@ pub trait RegisteredCoordinator: Send + Sync + 'static {
     /// The node the compile-time checks walk.
     #[doc(hidden)]
     const NODE: CoordNodeRef;
+    /// The events it declares it publishes (`publishes = [...]`).
+    const PUBLISHES: &'static [EventRef] = &[];
 }
 
 /// Implemented by `#[coordinator(depends_on = [T])]` for each `T` it declares,
@@ -85,6 +89,8 @@ pub trait DependencyOf<C: ?Sized, const REPEAT: usize = 0> {}
 #[derive(Default)]
 pub struct Instances {
     maps: RwLock<InstanceMaps>,
+    /// The service the coordinators run in, for initialisers' publishers.
+    service: std::sync::OnceLock<Arc<dyn ServiceLink>>,
 }
 
 #[derive(Default)]
@@ -114,6 +120,16 @@ impl Instances {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, InstanceMaps> {
         util::write(&self.maps)
+    }
+
+    /// Links the service these instances belong to (once).
+    pub(crate) fn link_service(&self, link: Arc<dyn ServiceLink>) {
+        let _ = self.service.set(link);
+    }
+
+    /// The service these instances belong to, while it is alive.
+    pub(crate) fn service(&self) -> Option<Service> {
+        self.service.get()?.service()
     }
 
     /// Adds the initialised coordinator `name`, replacing an earlier instance.
@@ -260,6 +276,11 @@ impl<'a, C> InitContext<'a, C> {
     /// The runtime name of the coordinator being initialised.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The service it is initialised in (erased; see `Instances::service`).
+    pub(crate) fn service(&self) -> Option<Service> {
+        self.instances.service()
     }
 
     /// A declared dependency, already initialised.

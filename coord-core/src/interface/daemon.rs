@@ -5,6 +5,7 @@ use std::any::Any;
 use std::fmt::{self, Debug};
 use std::future::Future;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -232,9 +233,54 @@ impl fmt::Debug for HealthProbe {
 
 /// What a running daemon receives: its name, config, readiness and shutdown
 /// signals, and the initialised coordinators.
-#[derive(Clone, Debug)]
-pub struct DaemonContext {
+///
+/// `D` is the daemon's `#[daemon]` struct when its runner names it
+/// (`DaemonContext<MyDaemon>`): then `ctx.publish(event)` compiles for the
+/// events `MyDaemon` declares in `publishes = [...]`. A runner that takes a
+/// plain `DaemonContext` can do everything else.
+pub struct DaemonContext<D: ?Sized = UnnamedDaemon> {
     inner: Arc<ContextInner>,
+    _daemon: PhantomData<fn() -> D>,
+}
+
+/// The daemon of a [`DaemonContext`] whose runner does not name its daemon:
+/// it may not publish (it declares nothing).
+#[derive(Debug)]
+pub enum UnnamedDaemon {}
+
+impl<D: ?Sized> Clone for DaemonContext<D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            _daemon: PhantomData,
+        }
+    }
+}
+
+impl<D: ?Sized> fmt::Debug for DaemonContext<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DaemonContext")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A context type a runner of daemon `D` may take: `DaemonContext` or
+/// `DaemonContext<D>` (`#[daemon]` implements the latter for its struct).
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0022] the runner of daemon `{D}` takes `{Self}`, not a context of `{D}`",
+    label = "a runner of `{D}` takes `DaemonContext` or `DaemonContext<{D}>`",
+    note = "the runner's signature: `async fn run(ctx: DaemonContext<{D}>) -> Result<(), BoxError>` (or a plain `DaemonContext` when it publishes nothing)"
+)]
+pub trait RunnerContext<D: ?Sized> {
+    /// The context the manager made, as the runner takes it.
+    fn from_context(ctx: DaemonContext) -> Self;
+}
+
+impl<D: ?Sized> RunnerContext<D> for DaemonContext {
+    fn from_context(ctx: DaemonContext) -> Self {
+        ctx
+    }
 }
 
 #[derive(Debug)]
@@ -287,6 +333,7 @@ impl DaemonContext {
     ) -> (Self, ReadyWatch) {
         let (ready, watch) = watch::channel(false);
         let ctx = Self {
+            _daemon: PhantomData,
             inner: Arc::new(ContextInner {
                 name,
                 cancel,
@@ -301,6 +348,18 @@ impl DaemonContext {
         (ctx, ReadyWatch { ready: watch })
     }
 
+    /// This context as the context of daemon `D` (what `#[daemon]` hands a
+    /// runner that names its daemon).
+    #[doc(hidden)]
+    pub fn named<D: ?Sized>(self) -> DaemonContext<D> {
+        DaemonContext {
+            inner: self.inner,
+            _daemon: PhantomData,
+        }
+    }
+}
+
+impl<D: ?Sized> DaemonContext<D> {
     /// In cluster mode, a singleton's fencing token: greater than that of any
     /// earlier leader. Pass it with every write to shared state, and have the
     /// store refuse writes with a smaller token than it has seen, so a leader

@@ -12,6 +12,7 @@ mod coordinator;
 mod daemon;
 mod node;
 mod options;
+mod published;
 mod runner;
 
 pub use cluster::{
@@ -25,6 +26,7 @@ pub use coordinator::{
 };
 pub use daemon::{
     DaemonConfig, DaemonContext, DaemonKind, HealthProbe, ReadyWatch, RestartConfig, RestartPolicy,
+    RunnerContext, UnnamedDaemon,
 };
 pub(crate) use daemon::{Service, ServiceLink};
 pub use node::{
@@ -35,6 +37,7 @@ pub use options::{
     Backoff, DaemonOptions, GiveUp, HealthCheck, SettingError, format_duration, parse_backoff,
     parse_give_up, parse_positive_duration,
 };
+pub use published::EventRef;
 pub use runner::{
     BoxFuture, DaemonRunner, HealthOutput, RunnerFn, RunnerOutput, health_future, runner_future,
 };

@@ -7,6 +7,7 @@
 //! which are built from `&'static` references, so every pointer a walk
 //! follows is valid for the whole program.
 
+use super::EventRef;
 use super::options::DaemonOptions;
 use super::runner::RunnerFn;
 use crate::location::Location;
@@ -27,6 +28,8 @@ pub struct DaemonEntrySpec {
     pub options: DaemonOptions,
     /// The struct the attribute is on.
     pub anchor: &'static str,
+    /// The events it declares it publishes (`publishes = [...]`).
+    pub publishes: &'static [EventRef],
     /// Where the entry is.
     pub location: Location,
 }

@@ -89,6 +89,7 @@ impl Registry {
                     category: entry.category.map(Category::name),
                     options: entry.options,
                     runner: entry.runner,
+                    publishes: entry.publishes,
                     location: entry.location,
                 })));
             }
@@ -397,6 +398,7 @@ fn coordinator_specs(
                 type_name: node.type_name,
                 depends_on: leak(depends_on),
                 location: node.location,
+                publishes: r.publishes,
                 type_id: r.type_id,
                 init: r.init,
                 shutdown: r.shutdown,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::BoxError;
 use crate::interface::{
     AnyCoordinator, BoxFuture, CoordNodeRef, Coordinator, CoordinatorConfig, DaemonGraph,
-    DaemonOptions, InitContext, Instances, RegisteredCoordinator, RunnerFn,
+    DaemonOptions, EventRef, InitContext, Instances, RegisteredCoordinator, RunnerFn,
 };
 use crate::location::Location;
 
@@ -39,6 +39,8 @@ pub struct DaemonSpec {
     pub options: DaemonOptions,
     /// Runs the daemon.
     pub runner: RunnerFn,
+    /// The events it declares it publishes (`publishes = [...]`).
+    pub publishes: &'static [EventRef],
     /// Where the entry was declared.
     pub location: Location,
 }
@@ -79,6 +81,8 @@ pub struct CoordinatorSpec {
     pub depends_on: &'static [&'static str],
     /// Where the type was declared.
     pub location: Location,
+    /// The events it declares it publishes (`publishes = [...]`).
+    pub publishes: &'static [EventRef],
     pub(super) type_id: fn() -> TypeId,
     pub(super) init: InitFn,
     pub(super) shutdown: ShutdownFn,
@@ -108,6 +112,7 @@ impl CoordinatorSpec {
             type_name: C::TYPE_NAME,
             depends_on,
             location,
+            publishes: C::PUBLISHES,
             type_id: TypeId::of::<C>,
             init: init_erased::<C>,
             shutdown: shutdown_erased::<C>,
@@ -142,6 +147,7 @@ impl CoordinatorSpec {
 pub struct CoordinatorRegistration {
     pub(super) node: CoordNodeRef,
     pub(super) name: &'static str,
+    pub(super) publishes: &'static [EventRef],
     pub(super) type_id: fn() -> TypeId,
     pub(super) init: InitFn,
     pub(super) shutdown: ShutdownFn,
@@ -161,6 +167,7 @@ impl CoordinatorRegistration {
         Self {
             node: C::NODE,
             name: C::NAME,
+            publishes: C::PUBLISHES,
             type_id: TypeId::of::<C>,
             init: init_erased::<C>,
             shutdown: shutdown_erased::<C>,

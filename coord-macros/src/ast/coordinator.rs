@@ -1,4 +1,4 @@
-//! `#[coordinator(depends_on = [...], name = "...")]`.
+//! `#[coordinator(depends_on = [...], publishes = [...], name = "...")]`.
 
 use proc_macro2::TokenStream;
 use syn::{LitStr, Path};
@@ -13,6 +13,8 @@ use super::default_crate;
 pub struct CoordinatorAttr {
     /// The dependencies that are plain paths; others were reported.
     pub depends_on: Vec<Path>,
+    /// `publishes = [...]`: the event types it publishes.
+    pub publishes: Vec<Path>,
     pub name: Option<LitStr>,
     pub krate: TokenStream,
 }
@@ -21,6 +23,7 @@ impl CoordinatorAttr {
     pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Self {
         let mut out = CoordinatorAttr {
             depends_on: Vec::new(),
+            publishes: Vec::new(),
             name: None,
             krate: default_crate(),
         };
@@ -58,6 +61,9 @@ impl CoordinatorAttr {
                                     ),
                                 }
                             }
+                        }
+                        symbol::PUBLISHES => {
+                            out.publishes.extend(attr::event_types(cx, &key, &value));
                         }
                         symbol::NAME => out.name = attr::string(cx, &key, &value, "store"),
                         symbol::CRATE => {

@@ -27,6 +27,8 @@ pub struct DaemonAttr {
     /// `singleton`: one node at a time in cluster mode.
     pub singleton: bool,
     pub health: Option<Path>,
+    /// `publishes = [...]`: the event types its runner publishes.
+    pub publishes: Vec<Path>,
     /// Every key given, as written (for errors about a key, not its value).
     pub keys: Vec<Ident>,
     pub krate: TokenStream,
@@ -88,6 +90,7 @@ impl DaemonAttr {
             critical: None,
             singleton: false,
             health: None,
+            publishes: Vec::new(),
             keys: Vec::new(),
             krate: default_crate(),
         };
@@ -196,6 +199,9 @@ impl DaemonAttr {
                         }
                         symbol::HEALTH => {
                             out.health = attr::path(cx, &key, &value, "check_sync");
+                        }
+                        symbol::PUBLISHES => {
+                            out.publishes.extend(attr::event_types(cx, &key, &value));
                         }
                         symbol::CRATE => {
                             if let Some(krate) = attr::crate_path(cx, &key, &value) {

@@ -15,6 +15,9 @@ pub struct EventInput {
     pub name: String,
     /// `#[event(distributed)]`: in cluster mode its publishes reach every node.
     pub distributed: bool,
+    /// `#[event(external)]`: published from outside the crate's items, so
+    /// its handlers need no declared publisher.
+    pub external: bool,
     pub krate: TokenStream,
 }
 
@@ -31,7 +34,7 @@ impl EventInput {
             &input.attrs,
             "event",
             symbol::EVENT_KEYS,
-            &[symbol::DISTRIBUTED],
+            &[symbol::DISTRIBUTED, symbol::EXTERNAL],
         );
         Self {
             ident: input.ident.clone(),
@@ -39,7 +42,8 @@ impl EventInput {
                 || crate::case::snake_case(&input.ident.unraw().to_string()),
                 |lit| lit.value(),
             ),
-            distributed: !helper.flags.is_empty(),
+            distributed: helper.flags.iter().any(|f| f == symbol::DISTRIBUTED),
+            external: helper.flags.iter().any(|f| f == symbol::EXTERNAL),
             krate: helper.krate,
         }
     }

@@ -37,6 +37,7 @@ pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
     });
     let check = check(attr, item, &deps);
     let node = node(attr, item, &deps);
+    let published = crate::expand::publishes::published_by(krate, ident, &attr.publishes);
     quote! {
         #item
 
@@ -45,6 +46,8 @@ pub fn expand(attr: &CoordinatorAttr, item: &syn::ItemStruct) -> TokenStream {
             #node
 
             #(#declared)*
+
+            #published
 
             #krate::__private::inventory::submit! {
                 #krate::CoordinatorRegistration::of::<#ident>()
@@ -92,6 +95,7 @@ pub fn node(attr: &CoordinatorAttr, item: &syn::ItemStruct, deps: &[Path]) -> To
     let dep_ids = deps.iter().map(|dep| {
         quote_spanned! {at(dep_span(dep))=> <#dep as #krate::RegisteredCoordinator>::ID }
     });
+    let publishes = crate::expand::publishes::published_list(krate, ident, &attr.publishes);
     let dep_nodes = deps.iter().map(|dep| {
         quote_spanned! {at(dep_span(dep))=> <#dep as #krate::RegisteredCoordinator>::NODE }
     });
@@ -106,6 +110,7 @@ pub fn node(attr: &CoordinatorAttr, item: &syn::ItemStruct, deps: &[Path]) -> To
                 ::core::concat!(::core::module_path!(), "::", #type_name),
             );
             const DEP_IDS: &'static [u64] = &[#(#dep_ids),*];
+            const PUBLISHES: &'static [#krate::EventRef] = #publishes;
             const NODE: #krate::__private::CoordNodeRef = {
                 static NODE: #krate::__private::CoordNode = #krate::__private::CoordNode {
                     type_name: #type_name,

@@ -45,14 +45,21 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let Some(runner) = &attr.runner else {
         return placeholder(attr);
     };
-    // Binding to a fn pointer first makes a wrong parameter list an error
-    // that shows the expected `fn(DaemonContext) -> _`; `runner_future` then
-    // checks the returned future (its output, and `Send` on the future itself).
+    // Binding to a one-argument fn pointer first makes a wrong parameter
+    // list an error at the runner; `RunnerContext` then says which contexts
+    // it may take (`DaemonContext`, or `DaemonContext<ThisDaemon>` to
+    // publish), and `runner_future` checks the returned future (its output,
+    // and `Send` on the future itself).
     let runner_span = first_and_last_span(&runner.to_token_stream()).0;
+    let daemon = &item.ident;
     let run_call = quote_spanned! {at(runner_span)=>
-        let runner: fn(#krate::DaemonContext) -> _ = #runner;
-        #krate::contract::runner_future(runner(ctx))
+        let runner: fn(_) -> _ = #runner;
+        #krate::contract::runner_future(runner(
+            <_ as #krate::RunnerContext<#daemon>>::from_context(ctx),
+        ))
     };
+    let published = crate::expand::publishes::published_by(krate, daemon, &attr.publishes);
+    let publishes = crate::expand::publishes::published_list(krate, daemon, &attr.publishes);
     // A unit anchor is never built by the user, so the runner names it rather
     // than have every daemon warn as dead code.
     let anchor_use = match &item.fields {
@@ -123,6 +130,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
                         category: #category,
                         options: #options,
                         anchor: #anchor,
+                        publishes: #publishes,
                         location: #entry_location,
                     },
                 )
@@ -133,6 +141,16 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     quote! {
         #item
         #slot_impl
+        #[allow(unused_qualifications)]
+        const _: () = {
+            // Its runner may take the context named after it, to publish.
+            impl #krate::RunnerContext<#daemon> for #krate::DaemonContext<#daemon> {
+                fn from_context(ctx: #krate::DaemonContext) -> Self {
+                    ctx.named()
+                }
+            }
+            #published
+        };
         #check
         #settings_check
     }

@@ -10,10 +10,12 @@ pub fn derive_event(input: &EventInput) -> TokenStream {
     let ident = &input.ident;
     let name = &input.name;
     let distributed = input.distributed;
+    let external = input.external;
     quote! {
         impl #krate::Event for #ident {
             const NAME: &'static str = #name;
             const DISTRIBUTED: bool = #distributed;
+            const EXTERNAL: bool = #external;
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod coordinator;
 pub mod daemon;
 pub mod daemon_type;
 pub mod event;
+pub mod publishes;
 pub mod subscriptions;
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};

@@ -31,6 +31,7 @@ const fn daemon(
         category: None,
         options: DaemonOptions::NONE,
         runner,
+        publishes: &[],
         location: HERE,
     }
 }
@@ -57,6 +58,7 @@ fn validate_reports_every_problem_at_once() {
 
 const ENTRY: DaemonEntrySpec = DaemonEntrySpec {
     runner,
+    publishes: &[],
     category: None,
     options: DaemonOptions::NONE,
     anchor: "X",

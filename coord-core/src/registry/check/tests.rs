@@ -28,6 +28,7 @@ const fn entry(line: u32) -> DaemonEntrySpec {
         category: None,
         options: DaemonOptions::NONE,
         anchor: "X",
+        publishes: &[],
         location: at(line),
     }
 }

@@ -1,0 +1,112 @@
+//! Declared publishers: the events a coordinator or daemon says it
+//! publishes (`publishes = [...]`), and the typed handle that publishes only
+//! those.
+
+use std::any::TypeId;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, Weak};
+
+use super::bus::{BusInner, EventBus};
+use super::event::Event;
+use crate::interface::{BoxFuture, EventRef};
+
+/// Implemented by `publishes = [E]` on `#[coordinator]` or `#[daemon]` for
+/// each `E` it lists, as `E: PublishedBy<ThatItem>`.
+///
+/// `REPEAT` is 0 except for an entry whose name repeats an earlier one's
+/// (`Tick`, `other::Tick`), so two spellings never make conflicting impls.
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0023] `{P}` does not declare that it publishes `{Self}`",
+    label = "`{Self}` is not in the `publishes` list of `{P}`",
+    note = "declare it where `{P}` is defined: `publishes = [{Self}]` in its `#[coordinator(...)]` or `#[daemon(...)]`; coord checks that every handled event has a declared publisher",
+    note = "a runner taking a plain `DaemonContext` publishes as `UnnamedDaemon`, which declares nothing: name the daemon in the runner's context, `async fn run(ctx: DaemonContext<MyDaemon>) -> Result<(), BoxError>`"
+)]
+pub trait PublishedBy<P: ?Sized, const REPEAT: usize = 0>: Event {}
+
+impl EventRef {
+    /// The entry for event type `E`.
+    pub const fn of<E: Event>() -> Self {
+        Self {
+            name: E::NAME,
+            external: E::EXTERNAL,
+            type_id: TypeId::of::<E>,
+        }
+    }
+}
+
+/// The entry of `publishes = [...]` for `E`, read through `E`'s
+/// `PublishedBy` impl so that a listed type that is not an event is reported
+/// once, at that impl.
+#[doc(hidden)]
+pub const fn published_event<E: PublishedBy<P, REPEAT>, P: ?Sized, const REPEAT: usize>() -> EventRef
+{
+    EventRef::of::<E>()
+}
+
+/// Publishes the events `P` declares in its `publishes = [...]`, with `P`'s
+/// name as their source.
+///
+/// A coordinator gets one from `ctx.publisher()` in its initializer and keeps
+/// it to publish from its handlers; it does not keep the bus alive.
+pub struct Publisher<P: ?Sized> {
+    bus: Weak<BusInner>,
+    source: &'static str,
+    _publisher: PhantomData<fn() -> P>,
+}
+
+impl<P: ?Sized> Clone for Publisher<P> {
+    fn clone(&self) -> Self {
+        Self {
+            bus: Weak::clone(&self.bus),
+            source: self.source,
+            _publisher: PhantomData,
+        }
+    }
+}
+
+impl<P: ?Sized> fmt::Debug for Publisher<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: ?Sized> Publisher<P> {
+    /// A publisher onto `bus` (none: outside a running coordination) named `source`.
+    pub fn new(bus: Option<&EventBus>, source: &'static str) -> Self {
+        Self {
+            bus: bus.map_or_else(Weak::new, |bus| Arc::downgrade(&bus.inner)),
+            source,
+            _publisher: PhantomData,
+        }
+    }
+
+    /// The name its events carry as their source.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Publishes `event`, which `P` declares in `publishes = [...]`.
+    ///
+    /// Once the coordination is gone (or outside one) nothing can receive
+    /// it: it is logged as dropped.
+    ///
+    /// Not an `async fn`: its future's type does not carry the bound, so an
+    /// undeclared event is one error, at the call.
+    pub fn publish<E: PublishedBy<P>>(&self, event: E) -> BoxFuture<'static, ()> {
+        let bus = self.bus.upgrade();
+        let source = self.source;
+        Box::pin(async move {
+            match bus {
+                Some(inner) => EventBus { inner }.publish_from(source, event).await,
+                None => tracing::warn!(
+                    event = E::NAME,
+                    source,
+                    "not published: no running coordination to deliver it"
+                ),
+            }
+        })
+    }
+}
