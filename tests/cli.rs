@@ -78,7 +78,7 @@ fn run_is_seen_by_status_from_another_process_then_ends_clean() {
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(
-        text.contains("model_promoted               -> EventRouterCoordinator::on_model_promoted, PromotionController::on_model_promoted"),
+        text.contains("promotion_controller         -> model_promoted           -> EventRouterCoordinator::on_model_promoted, PromotionController::on_model_promoted"),
         "{text}"
     );
     assert!(
@@ -87,7 +87,7 @@ fn run_is_seen_by_status_from_another_process_then_ends_clean() {
     );
     let games = text
         .lines()
-        .find(|l| l.trim_start().starts_with("games_collected") && !l.contains("->"))
+        .find(|l| l.trim_start().starts_with("games_collected"))
         .expect("a count line for games_collected");
     let published: u64 = games
         .split_whitespace()
@@ -369,11 +369,31 @@ fn graph_has_hard_and_soft_edges_in_dot_and_mermaid() {
     ] {
         assert!(dot.contains(edge), "{edge} missing from\n{dot}");
     }
+    // Event flow: the daemon that declares it publishes games_collected, and
+    // the coordinator whose handler takes it.
+    let games = dot
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_suffix("[label=\"games_collected\", shape=note];")
+        })
+        .map(str::trim)
+        .expect("an event node for games_collected");
+    for edge in [
+        format!("d_data_pipeline -> {games} [style=dotted, label=\"publishes\""),
+        format!("{games} -> c_data_pipeline_orchestrator [style=dotted, label=\"handled by\""),
+    ] {
+        assert!(dot.contains(&edge), "{edge} missing from\n{dot}");
+    }
     let output = cli(&dir, &["graph", "--format", "mermaid"]);
     let mermaid = stdout(&output);
     assert!(mermaid.starts_with("flowchart BT"), "{mermaid}");
     assert!(
         mermaid.contains("d_auto_sync --> d_data_pipeline"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains(&format!("d_data_pipeline -. publishes .-> {games}")),
         "{mermaid}"
     );
 

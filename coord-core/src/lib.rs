@@ -39,7 +39,8 @@ pub use config::{
     ConfigError, CoordinatorSection, DEFAULT_CONFIG_FILE, DaemonSection, ServiceConfig,
 };
 pub use coordination::{
-    Coordination, CoordinationBuilder, RunReport, SubscriptionStatus, shutdown_signal,
+    Coordination, CoordinationBuilder, EventWiring, RunReport, SubscriptionStatus, UnhandledEvent,
+    event_wiring, shutdown_signal, unhandled_events, validate_registry,
 };
 pub use daemons::{
     CriticalFailure, DaemonError, DaemonManager, DaemonManagerNotStarted, DaemonRef,
@@ -72,7 +73,7 @@ pub use logging::{LoggingError, init_logging, log_filter_from_env};
 pub use registry::{
     BuildError, CoordinatorRegistration, CoordinatorSpec, CycleStep, DaemonKindSpec, DaemonSpec,
     DroppedSoftEdge, OrderError, Registry, RegistryProblem, RegistryProblems, StartupOrder,
-    registry, startup_order, validate_registry,
+    registry, startup_order,
 };
 pub use store::{
     CommandRecord, CoordinatorRecord, DATABASE_FILE, DEFAULT_DATA_DIR, DEFAULT_FILE_MODE,

@@ -36,7 +36,7 @@ const LEASE_S: u32 = 3;
 
 /// The payload both sides move.
 #[derive(Event, Clone, Debug, Serialize, Deserialize)]
-#[event(distributed)]
+#[event(distributed, external)]
 pub struct Sample {
     pub seq: u64,
     /// When it was sent, in ns since the bench began.

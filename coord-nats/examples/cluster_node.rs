@@ -29,9 +29,10 @@ pub enum DaemonType {
 #[daemon(DaemonType::Leader, runner = run_leader, singleton, restart = always)]
 pub struct Leader;
 
-/// Handled by every node.
+/// Handled by every node. Both events are `external`: the `publish`
+/// command sends them from outside any coordinator or daemon.
 #[derive(Event, Clone, Debug, Serialize, Deserialize)]
-#[event(distributed)]
+#[event(distributed, external)]
 pub struct Ping {
     pub id: u64,
     pub sent_ms: u64,
@@ -40,7 +41,7 @@ pub struct Ping {
 /// Handled by one node of the cluster; takes `slow_ms` to handle, and
 /// fails its first `fail_first` deliveries.
 #[derive(Event, Clone, Debug, Serialize, Deserialize)]
-#[event(distributed)]
+#[event(distributed, external)]
 pub struct Job {
     pub id: u64,
     pub slow_ms: u64,

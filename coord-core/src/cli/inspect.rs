@@ -1,34 +1,40 @@
 //! `events` and `critical-chain`: what the registry declares, with the
 //! latest run's figures from the state store when there is one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::status::{RunState, latest_run, liveness, open_existing};
 use super::timeline::{startup_units, timeline_svg};
 use super::{App, CliError};
+use crate::coordination::event_wiring;
 use crate::error::UnknownName;
-use crate::events::subscription_specs;
 use crate::store::{DATABASE_FILE, StateStore};
 
 /// `events`: declared and wired subscriptions, then the latest run's counts.
 pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<bool, CliError> {
-    let mut declared: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for spec in subscription_specs() {
-        declared
-            .entry(spec.event())
-            .or_default()
-            .push(spec.name().to_owned());
-    }
-    for handlers in declared.values_mut() {
-        handlers.sort();
-    }
-    say!(out, "subscriptions declared with #[subscribe]:");
-    if declared.is_empty() {
+    say!(
+        out,
+        "event wiring (publishers declared with `publishes = [...]` -> event -> #[subscribe] handlers):"
+    );
+    let wiring = event_wiring();
+    if wiring.is_empty() {
         say!(out, "  (none)");
     }
-    for (event, handlers) in &declared {
-        say!(out, "  {event:<28} -> {}", handlers.join(", "));
+    for row in &wiring {
+        let publishers = if !row.publishers.is_empty() {
+            row.publishers.join(", ")
+        } else if row.external {
+            "(external)".to_owned()
+        } else {
+            "(no publisher: E0413)".to_owned()
+        };
+        let handlers = if row.handlers.is_empty() {
+            "(no handler: E0414)".to_owned()
+        } else {
+            row.handlers.join(", ")
+        };
+        say!(out, "  {publishers:<28} -> {:<24} -> {handlers}", row.event);
     }
     // The counts need a run; without a store the declared wiring is still useful.
     let Some(store) = StateStore::open_read_only(data_dir)? else {

@@ -5,9 +5,12 @@ use std::path::Path;
 
 use super::{App, CliError, GraphFormat};
 use crate::config::ServiceConfig;
+use std::any::TypeId;
+
+use crate::coordination::{unhandled_events, validate_registry};
 use crate::events::subscription_specs;
 use crate::registry::StartupOrder;
-use crate::registry::{registry, validate_registry};
+use crate::registry::registry;
 
 /// Prints the startup order of daemons and coordinators, level by level.
 pub(super) fn order(out: &mut String) -> Result<bool, CliError> {
@@ -48,7 +51,12 @@ fn print_levels(order: &StartupOrder, out: &mut String) {
 /// found. Warnings fail it only when `strict`.
 pub(super) fn validate(app: &App, config: Option<&Path>, strict: bool, out: &mut String) -> bool {
     let mut ok = true;
-    let warnings = registry().warnings();
+    let mut warnings: Vec<String> = registry()
+        .warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    warnings.extend(unhandled_events().iter().map(ToString::to_string));
     for warning in &warnings {
         say!(out, "warning: {warning}");
     }
@@ -97,19 +105,37 @@ pub(super) fn validate(app: &App, config: Option<&Path>, strict: bool, out: &mut
     ok
 }
 
-/// A node of the graph: its id (prefixed, as a daemon and a coordinator
-/// may share a name), its name, and whether it is a coordinator.
+/// A node of the graph: its id (prefixed, as a daemon, a coordinator and an
+/// event may share a name), its name, and what it is.
 struct Node {
     id: String,
     name: &'static str,
-    coordinator: bool,
+    kind: NodeKind,
 }
 
-/// An edge from a dependent to what it depends on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    Coordinator,
+    Daemon,
+    Event,
+}
+
+/// An edge from a dependent to what it depends on, or, for event flow, from
+/// a publisher to an event and from an event to the coordinator handling it.
 struct Edge {
     from: String,
     to: String,
-    soft: bool,
+    kind: EdgeKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EdgeKind {
+    Hard,
+    Soft,
+    /// Publisher -> event (`publishes = [...]`).
+    Publishes,
+    /// Event -> the coordinator whose `#[subscribe]` handler takes it.
+    HandledBy,
 }
 
 fn nodes_and_edges() -> (Vec<Node>, Vec<Edge>) {
@@ -124,34 +150,83 @@ fn nodes_and_edges() -> (Vec<Node>, Vec<Edge>) {
     };
     let daemon_id = |name: &str| id("d", name);
     let coordinator_id = |name: &str| id("c", name);
+    // An event's id carries its type's position: two events may share a name.
+    let mut events: Vec<(TypeId, &'static str)> = Vec::new();
+    let mut event_id = |type_id: TypeId, name: &'static str| {
+        let position = events
+            .iter()
+            .position(|(t, _)| *t == type_id)
+            .unwrap_or_else(|| {
+                events.push((type_id, name));
+                events.len() - 1
+            });
+        id("e", &format!("{name}_{position}"))
+    };
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     for c in registry.coordinators() {
         nodes.push(Node {
             id: coordinator_id(c.name),
             name: c.name,
-            coordinator: true,
+            kind: NodeKind::Coordinator,
         });
         edges.extend(c.depends_on.iter().map(|dep| Edge {
             from: coordinator_id(c.name),
             to: coordinator_id(dep),
-            soft: false,
+            kind: EdgeKind::Hard,
         }));
+        for event in c.publishes {
+            edges.push(Edge {
+                from: coordinator_id(c.name),
+                to: event_id(event.event_type(), event.name),
+                kind: EdgeKind::Publishes,
+            });
+        }
     }
     for d in registry.daemons() {
         nodes.push(Node {
             id: daemon_id(d.name),
             name: d.name,
-            coordinator: false,
+            kind: NodeKind::Daemon,
         });
-        let hard = d.depends_on.iter().map(|dep| (dep, false));
-        let soft = d.soft_depends_on.iter().map(|dep| (dep, true));
-        edges.extend(hard.chain(soft).map(|(dep, soft)| Edge {
+        let hard = d.depends_on.iter().map(|dep| (dep, EdgeKind::Hard));
+        let soft = d.soft_depends_on.iter().map(|dep| (dep, EdgeKind::Soft));
+        edges.extend(hard.chain(soft).map(|(dep, kind)| Edge {
             from: daemon_id(d.name),
             to: daemon_id(dep),
-            soft,
+            kind,
         }));
+        for event in d.publishes {
+            edges.push(Edge {
+                from: daemon_id(d.name),
+                to: event_id(event.event_type(), event.name),
+                kind: EdgeKind::Publishes,
+            });
+        }
     }
+    for spec in subscription_specs() {
+        let Some(owner) = registry
+            .coordinators()
+            .iter()
+            .find(|c| c.instance_type() == spec.coordinator_type())
+        else {
+            continue;
+        };
+        let edge = Edge {
+            from: event_id(spec.event_type(), spec.event()),
+            to: coordinator_id(owner.name),
+            kind: EdgeKind::HandledBy,
+        };
+        // Two handlers of one coordinator on one event are one edge.
+        if !edges.iter().any(|e| e.from == edge.from && e.to == edge.to) {
+            edges.push(edge);
+        }
+    }
+    nodes.extend(events.iter().enumerate().map(|(position, (_, name))| Node {
+        id: id("e", &format!("{name}_{position}")),
+        name,
+        kind: NodeKind::Event,
+    }));
     (nodes, edges)
 }
 
@@ -159,27 +234,37 @@ fn nodes_and_edges() -> (Vec<Node>, Vec<Edge>) {
 /// what it depends on, dashed when the dependency is soft.
 pub(super) fn graph(format: GraphFormat) -> String {
     let (nodes, edges) = nodes_and_edges();
-    let (coordinators, daemons): (Vec<&Node>, Vec<&Node>) =
-        nodes.iter().partition(|n| n.coordinator);
+    let of_kind = |kind: NodeKind| nodes.iter().filter(move |n| n.kind == kind);
+    let groups = [
+        ("coordinators", NodeKind::Coordinator),
+        ("daemons", NodeKind::Daemon),
+        ("events", NodeKind::Event),
+    ];
     let mut out = String::new();
     match format {
         GraphFormat::Dot => {
             say!(out, "digraph coord {{\n  rankdir=BT;");
-            for (label, members, shape) in [
-                ("coordinators", &coordinators, "ellipse"),
-                ("daemons", &daemons, "box"),
-            ] {
+            for (label, kind) in groups {
+                let shape = match kind {
+                    NodeKind::Coordinator => "ellipse",
+                    NodeKind::Daemon => "box",
+                    NodeKind::Event => "note",
+                };
                 say!(out, "  subgraph cluster_{label} {{\n    label=\"{label}\";");
-                for n in members {
+                for n in of_kind(kind) {
                     say!(out, "    {} [label=\"{}\", shape={shape}];", n.id, n.name);
                 }
                 say!(out, "  }}");
             }
             for e in &edges {
-                let style = if e.soft {
-                    " [style=dashed, label=\"soft\"]"
-                } else {
-                    ""
+                let style = match e.kind {
+                    EdgeKind::Hard => "",
+                    EdgeKind::Soft => " [style=dashed, label=\"soft\"]",
+                    // Event flow runs against the dependency arrows' direction.
+                    EdgeKind::Publishes => " [style=dotted, label=\"publishes\", constraint=false]",
+                    EdgeKind::HandledBy => {
+                        " [style=dotted, label=\"handled by\", constraint=false]"
+                    }
                 };
                 say!(out, "  {} -> {}{style};", e.from, e.to);
             }
@@ -187,19 +272,24 @@ pub(super) fn graph(format: GraphFormat) -> String {
         }
         GraphFormat::Mermaid => {
             say!(out, "flowchart BT");
-            for (label, members) in [("coordinators", &coordinators), ("daemons", &daemons)] {
+            for (label, kind) in groups {
                 say!(out, "  subgraph {label}");
-                for n in members {
-                    if n.coordinator {
-                        say!(out, "    {}([{}])", n.id, n.name);
-                    } else {
-                        say!(out, "    {}[{}]", n.id, n.name);
+                for n in of_kind(kind) {
+                    match kind {
+                        NodeKind::Coordinator => say!(out, "    {}([{}])", n.id, n.name),
+                        NodeKind::Daemon => say!(out, "    {}[{}]", n.id, n.name),
+                        NodeKind::Event => say!(out, "    {}{{{{{}}}}}", n.id, n.name),
                     }
                 }
                 say!(out, "  end");
             }
             for e in &edges {
-                let arrow = if e.soft { "-. soft .->" } else { "-->" };
+                let arrow = match e.kind {
+                    EdgeKind::Hard => "-->",
+                    EdgeKind::Soft => "-. soft .->",
+                    EdgeKind::Publishes => "-. publishes .->",
+                    EdgeKind::HandledBy => "-. handled by .->",
+                };
                 say!(out, "  {} {arrow} {}", e.from, e.to);
             }
         }

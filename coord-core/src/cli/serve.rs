@@ -19,11 +19,28 @@ use tokio_util::sync::CancellationToken;
 use super::recorder::{Job, Recorder, serve_requests};
 use super::{App, CliError, RunArgs};
 use crate::config::ServiceConfig;
-use crate::coordination::shutdown_signal;
+use crate::coordination::{shutdown_signal, unhandled_events, validate_registry};
 use crate::daemons::DaemonState;
 use crate::events::DeadLetter;
+use crate::registry::{RegistryProblem, RegistryProblems};
 use crate::store::{self, HEARTBEAT_PERIOD, OwnerLock, Retention, StateStore, StoreError};
 use crate::util::now_ms;
+
+/// Says at startup what `validate` would about the event wiring of what is
+/// linked: handled events with no declared publisher (an error: their
+/// handlers may never run), declared events nothing handles (a warning).
+fn log_event_wiring() {
+    if let Err(RegistryProblems(problems)) = validate_registry() {
+        for problem in problems {
+            if let RegistryProblem::NoPublisher { event, .. } = &problem {
+                tracing::error!(event, "{problem}");
+            }
+        }
+    }
+    for unhandled in unhandled_events() {
+        tracing::warn!(event = unhandled.event, "{unhandled}");
+    }
+}
 
 /// Request actions the running process carries out.
 pub(super) const REPLAY: &str = "dlq-replay";
@@ -54,6 +71,7 @@ pub(super) async fn run(
     if let Some(config) = config {
         tracing::info!(path = %config.path.display(), "config file read");
     }
+    log_event_wiring();
     let manager = coordination.start_daemon_manager();
     // Subscribed before anything starts, so the store sees every transition.
     let transitions = manager.subscribe_transitions();

@@ -10,12 +10,16 @@
 mod builder;
 mod cluster;
 mod contexts;
+mod event_wiring;
 mod run;
 mod wiring;
 
 use std::sync::{Arc, OnceLock, Weak};
 
 pub use builder::CoordinationBuilder;
+pub use event_wiring::{
+    EventWiring, UnhandledEvent, event_wiring, unhandled_events, validate_registry,
+};
 pub use run::{RunReport, shutdown_signal};
 pub use wiring::SubscriptionStatus;
 

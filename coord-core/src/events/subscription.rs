@@ -33,6 +33,10 @@ pub struct BindingInfo {
     pub coordinator_type: &'static str,
     /// The coordinator's type.
     pub coordinator_id: TypeId,
+    /// The event's type.
+    pub event_id: TypeId,
+    /// Whether the event is marked `#[event(external)]`.
+    pub external: bool,
 }
 
 /// One `#[subscribe]` method, registered by `#[subscriptions]`.
@@ -68,6 +72,8 @@ impl SubscriptionSpec {
                 event: "(unknown)",
                 coordinator_type: "(unknown)",
                 coordinator_id: TypeId::of::<()>(),
+                event_id: TypeId::of::<()>(),
+                external: false,
             },
         }
     }
@@ -91,6 +97,16 @@ impl SubscriptionSpec {
     /// The event type's stable name.
     pub fn event(&self) -> &'static str {
         self.info().event
+    }
+
+    /// The event's type.
+    pub fn event_type(&self) -> TypeId {
+        self.info().event_id
+    }
+
+    /// Whether the event is marked `#[event(external)]`: it needs no declared publisher.
+    pub fn event_is_external(&self) -> bool {
+        self.info().external
     }
 
     /// The coordinator type whose instance handles the events.
@@ -201,6 +217,8 @@ pub fn subscribe_method<C: SubscribingCoordinator, E: Event>(
         event: E::NAME,
         coordinator_type: C::TYPE_NAME,
         coordinator_id: TypeId::of::<C>(),
+        event_id: TypeId::of::<E>(),
+        external: E::EXTERNAL,
     };
     let BindingRequest::Wire(bus, instance, owner) = request else {
         return Ok(info);

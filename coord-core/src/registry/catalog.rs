@@ -45,11 +45,6 @@ pub fn startup_order() -> Result<StartupOrder, OrderError> {
     registry().startup_order()
 }
 
-/// Checks the process-wide registry, returning every problem at once.
-pub fn validate_registry() -> Result<(), RegistryProblems> {
-    registry().validate()
-}
-
 /// Leaks `items` for the life of the process; registries are built once.
 fn leak<T>(items: Vec<T>) -> &'static [T] {
     Box::leak(items.into_boxed_slice())

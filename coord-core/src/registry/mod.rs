@@ -11,7 +11,7 @@ mod order;
 mod problem;
 mod spec;
 
-pub use catalog::{Registry, registry, startup_order, validate_registry};
+pub use catalog::{Registry, registry, startup_order};
 pub(crate) use catalog::{duplicate_daemon_names, find_coordinator};
 pub use order::{CycleStep, DroppedSoftEdge, StartupOrder};
 pub(crate) use order::{OrderNode, levels};

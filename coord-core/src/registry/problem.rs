@@ -55,6 +55,19 @@ pub enum RegistryProblem {
         /// The cycle, first name repeated last.
         cycle: Vec<&'static str>,
     },
+    /// An event with handlers that nothing linked declares it publishes.
+    #[error(
+        "[coord::E0413] event `{event}` is handled by {} but nothing linked declares that it publishes it: \
+         add `publishes = [...]` with it to the coordinator or daemon that publishes it, \
+         or mark it `#[event(external)]` if it comes from outside (a test, `main`, another service)",
+        .handlers.join(", ")
+    )]
+    NoPublisher {
+        /// The event's stable name.
+        event: &'static str,
+        /// Its handlers, `Coordinator::method`.
+        handlers: Vec<&'static str>,
+    },
 }
 
 /// Every problem found, reported together.

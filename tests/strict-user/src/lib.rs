@@ -66,9 +66,18 @@ mod nested {
     }
 }
 
-/// A daemon named with a keyword, found through `self::`.
-#[daemon(self::Daemons::r#Type, runner = run, soft_depends_on = [Alias::DataPipeline], crate = runtime)]
+/// A daemon named with a keyword, found through `self::`; it publishes.
+#[daemon(self::Daemons::r#Type, runner = train, soft_depends_on = [Alias::DataPipeline],
+         publishes = [self::Trained], crate = runtime)]
 pub struct RawType;
+
+/// Publishes one `Trained` through the context that names its daemon.
+async fn train(ctx: DaemonContext<RawType>) -> Result<(), BoxError> {
+    ctx.ready();
+    ctx.publish(Trained { loss: 0.5 }).await;
+    ctx.cancelled().await;
+    Ok(())
+}
 
 type StoreAlias = nested::Store;
 

@@ -1,7 +1,8 @@
 // Every spelling that names an item reaches the same item, and behaves like
 // the canonical one: `use ... as`, type aliases, `crate::`/`self::`/`super::`
 // paths, `macro_rules!` fragments ($x:path, $x:ty, $x:ident), items in nested
-// modules and in a function body, and `#[subscriptions]` on an alias.
+// modules and in a function body, and `#[subscriptions]` on an alias; an
+// event declared in `publishes` under one spelling and published under another.
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use coord::prelude::*;
@@ -60,8 +61,17 @@ mod deeper {
     }
 }
 
-#[daemon(kinds::DaemonType::Evaluation, runner = run, depends_on = [Kind::EventRouter])]
+#[daemon(kinds::DaemonType::Evaluation, runner = evaluate, depends_on = [Kind::EventRouter],
+         publishes = [TrainedAlias])]
 pub struct Evaluation;
+
+/// Declared as `TrainedAlias`, published as `Trained`: one type.
+async fn evaluate(ctx: DaemonContext<Evaluation>) -> Result<(), BoxError> {
+    ctx.ready();
+    ctx.publish(Trained { loss: 0.1 }).await;
+    ctx.cancelled().await;
+    Ok(())
+}
 
 fn register_in_a_function_body() {
     #[daemon(Kind::r#Type, runner = run)]
@@ -100,16 +110,25 @@ macro_rules! coordinator_over {
 
 coordinator_over!(StoreAlias, Trainer);
 
-#[coordinator(depends_on = [Storage, self::Trainer])]
-pub struct Promoter;
+#[coordinator(depends_on = [Storage, self::Trainer], publishes = [crate::events::Renamed])]
+pub struct Promoter {
+    events: Publisher<Self>,
+}
 
 impl Coordinator for Promoter {
     async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
         let _store = ctx.dep::<stores::Store>();
         let _trainer = ctx.dep::<crate::Trainer>();
-        Ok(Self)
+        Ok(Self {
+            events: ctx.publisher(),
+        })
     }
 }
+
+pub mod events {
+    pub use crate::Trained as Renamed;
+}
+type TrainedAlias = Trained;
 
 #[derive(Event, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Trained {
@@ -189,4 +208,14 @@ async fn main() {
     assert_eq!(handlers, ["Store::on_trained", "Trainer::on_trained"]);
     coordination.publish(Trained { loss: 0.5 }).await;
     assert_eq!(HANDLED.load(Ordering::SeqCst), 11);
+    let promoter = coordination.get::<Promoter>().expect("initialised");
+    promoter.events.publish(events::Renamed { loss: 0.2 }).await;
+    assert_eq!(HANDLED.load(Ordering::SeqCst), 22);
+
+    // One event type under three spellings: one row, both publishers.
+    let wiring = coord::event_wiring();
+    assert_eq!(wiring.len(), 1, "{wiring:?}");
+    assert_eq!(wiring[0].event, "trained");
+    assert_eq!(wiring[0].publishers, ["evaluation", "promoter"]);
+    assert_eq!(wiring[0].handlers, ["Store::on_trained", "Trainer::on_trained"]);
 }
