@@ -19,7 +19,7 @@ use crate::interface::{BoxFuture, EventRef};
 #[diagnostic::on_unimplemented(
     message = "[coord::E0023] `{P}` does not declare that it publishes `{Self}`",
     label = "`{Self}` is not in the `publishes` list of `{P}`",
-    note = "declare it where `{P}` is defined: `publishes = [{Self}]` in its `#[coordinator(...)]` or `#[daemon(...)]`; coord checks that every handled event has a declared publisher",
+    note = "declare it on `{P}`: `publishes = [{Self}]` in its `#[coordinator(...)]` or `#[daemon(...)]`; coord checks that every handled event has a declared publisher",
     note = "a runner taking a plain `DaemonContext` publishes as `UnnamedDaemon`, which declares nothing: name the daemon in the runner's context, `async fn run(ctx: DaemonContext<MyDaemon>) -> Result<(), BoxError>`"
 )]
 pub trait PublishedBy<P: ?Sized, const REPEAT: usize = 0>: Event {}
