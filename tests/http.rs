@@ -365,6 +365,15 @@ fn the_pictures_are_svg_with_one_node_or_bar_per_unit() {
         .filter(|n| n.attribute("class") == Some("edge soft"))
         .count();
     assert_eq!(soft, 1, "data_pipeline ~> auto_sync");
+    let flow = document
+        .descendants()
+        .find(|n| n.attribute("data-event") == Some("games_collected"))
+        .and_then(|n| n.text())
+        .expect("an event-flow line for games_collected");
+    assert_eq!(
+        flow,
+        "data_pipeline -> games_collected -> DataPipelineOrchestrator::on_games_collected"
+    );
     signal_term(&mut service);
 
     // `plot`: the run's startup timeline, one bar per unit.

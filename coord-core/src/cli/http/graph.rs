@@ -1,11 +1,13 @@
 //! The dependency graph as SVG, drawn by coord: coordinators above daemons,
 //! each in levels from left to right (a level starts once the one before it
-//! is ready), hard edges solid, soft edges dashed.
+//! is ready), hard edges solid, soft edges dashed; then the event flow,
+//! publishers -> event -> handlers.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::cli::timeline::escape;
+use crate::coordination::event_wiring;
 use crate::registry::registry;
 
 const BOX_W: usize = 190;
@@ -109,6 +111,44 @@ pub(super) fn dependency_svg() -> String {
         }
         let rows = per_level.values().copied().max().unwrap_or(0);
         top += rows * (BOX_H + GAP_Y) + 16;
+    }
+    // Event flow under the graph: one line per event, as `events` prints it.
+    let wiring = event_wiring();
+    if !wiring.is_empty() {
+        let _ = writeln!(
+            body,
+            r##"<text x="10" y="{}" font-weight="bold" fill="#333">events (publishers -> event -> handlers)</text>"##,
+            top + 14
+        );
+        top += 24;
+        for row in &wiring {
+            let publishers = if row.publishers.is_empty() {
+                if row.external {
+                    "(external)".to_owned()
+                } else {
+                    "(no publisher)".to_owned()
+                }
+            } else {
+                row.publishers.join(", ")
+            };
+            let handlers = if row.handlers.is_empty() {
+                "(no handler)".to_owned()
+            } else {
+                row.handlers.join(", ")
+            };
+            let line = format!("{publishers} -> {} -> {handlers}", row.event);
+            let _ = writeln!(
+                body,
+                r##"<text class="event-flow" data-event="{}" x="10" y="{}" fill="#222">{}</text>"##,
+                escape(row.event),
+                top + 12,
+                escape(&line)
+            );
+            // About 7 px per character at this font size.
+            width = width.max(20 + line.len() * 7);
+            top += 18;
+        }
+        top += 8;
     }
     let mut svg = String::new();
     let _ = writeln!(
