@@ -22,18 +22,7 @@ pub(super) fn events(app: &App, data_dir: &Path, out: &mut String) -> Result<boo
         say!(out, "  (none)");
     }
     for row in &wiring {
-        let publishers = if !row.publishers.is_empty() {
-            row.publishers.join(", ")
-        } else if row.external {
-            "(external)".to_owned()
-        } else {
-            "(no publisher: E0413)".to_owned()
-        };
-        let handlers = if row.handlers.is_empty() {
-            "(no handler: E0414)".to_owned()
-        } else {
-            row.handlers.join(", ")
-        };
+        let (publishers, handlers) = (row.publishers_label(), row.handlers_label());
         say!(out, "  {publishers:<28} -> {:<24} -> {handlers}", row.event);
     }
     // The counts need a run; without a store the declared wiring is still useful.

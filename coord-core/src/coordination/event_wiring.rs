@@ -36,6 +36,24 @@ impl EventWiring {
     pub fn is_unhandled(&self) -> bool {
         !self.publishers.is_empty() && self.handlers.is_empty()
     }
+
+    /// Its publishers as `events` and the status page show them.
+    pub fn publishers_label(&self) -> String {
+        match (self.publishers.is_empty(), self.external) {
+            (false, _) => self.publishers.join(", "),
+            (true, true) => "(external)".to_owned(),
+            (true, false) => "(no publisher: E0413)".to_owned(),
+        }
+    }
+
+    /// Its handlers as `events` and the status page show them.
+    pub fn handlers_label(&self) -> String {
+        if self.handlers.is_empty() {
+            "(no handler: E0414)".to_owned()
+        } else {
+            self.handlers.join(", ")
+        }
+    }
 }
 
 /// A warning: an event declared in `publishes` that no linked handler takes.

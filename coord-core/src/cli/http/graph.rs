@@ -122,21 +122,12 @@ pub(super) fn dependency_svg() -> String {
         );
         top += 24;
         for row in &wiring {
-            let publishers = if row.publishers.is_empty() {
-                if row.external {
-                    "(external)".to_owned()
-                } else {
-                    "(no publisher)".to_owned()
-                }
-            } else {
-                row.publishers.join(", ")
-            };
-            let handlers = if row.handlers.is_empty() {
-                "(no handler)".to_owned()
-            } else {
-                row.handlers.join(", ")
-            };
-            let line = format!("{publishers} -> {} -> {handlers}", row.event);
+            let line = format!(
+                "{} -> {} -> {}",
+                row.publishers_label(),
+                row.event,
+                row.handlers_label()
+            );
             let _ = writeln!(
                 body,
                 r##"<text class="event-flow" data-event="{}" x="10" y="{}" fill="#222">{}</text>"##,
