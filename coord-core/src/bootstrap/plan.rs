@@ -1,12 +1,14 @@
 //! The coordinator plan: which coordinators are enabled (with what they
 //! depend on), their initialisation order and timeouts, fixed at build time.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::status::{DEFAULT_INIT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
-use crate::interface::CoordinatorConfig;
+use crate::error::BoxError;
+use crate::interface::{AnyCoordinator, BoxFuture, CoordinatorConfig, Instances};
 use crate::registry::{
     BuildError, CoordinatorSpec, OrderNode, RegistryProblem, find_coordinator, levels, registry,
 };
@@ -28,6 +30,8 @@ pub(crate) struct CoordinatorSettings {
     pub(crate) shutdown_timeout: Duration,
     /// Configuration tables, by coordinator name.
     pub(crate) configs: Vec<(String, CoordinatorConfig)>,
+    /// Instances that stand in for a coordinator type's initializer (a test's fake).
+    pub(crate) provided: Vec<(TypeId, AnyCoordinator)>,
 }
 
 impl Default for CoordinatorSettings {
@@ -40,6 +44,7 @@ impl Default for CoordinatorSettings {
             init_timeouts: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             configs: Vec::new(),
+            provided: Vec::new(),
         }
     }
 }
@@ -57,6 +62,26 @@ pub(crate) struct CoordinatorPlan {
     pub(super) shutdown_timeout: Duration,
     /// Each coordinator's configuration, by position.
     pub(super) configs: Vec<Option<Arc<CoordinatorConfig>>>,
+    /// Instances given in place of running the initializer, by position.
+    pub(super) provided: Vec<Option<AnyCoordinator>>,
+}
+
+impl CoordinatorPlan {
+    /// Initialises coordinator `i` against `instances`: its initializer, or
+    /// the instance given in its place.
+    pub(super) fn initialize(
+        &self,
+        i: usize,
+        instances: &Arc<Instances>,
+    ) -> BoxFuture<'static, Result<AnyCoordinator, BoxError>> {
+        match &self.provided[i] {
+            Some(instance) => {
+                let instance = Arc::clone(instance);
+                Box::pin(async move { Ok(instance) })
+            }
+            None => self.specs[i].initialize(Arc::clone(instances), self.configs[i].clone()),
+        }
+    }
 }
 
 impl CoordinatorPlan {
@@ -71,6 +96,7 @@ impl CoordinatorPlan {
             init_timeouts,
             shutdown_timeout,
             configs: given_configs,
+            provided: given_instances,
         } = settings;
         let all: Vec<&'static CoordinatorSpec> = match specs {
             Some(specs) => specs,
@@ -176,7 +202,18 @@ impl CoordinatorPlan {
                 }
             }
         }
+        let provided = specs
+            .iter()
+            .map(|spec| {
+                given_instances
+                    .iter()
+                    .rev()
+                    .find(|(type_id, _)| *type_id == spec.instance_type())
+                    .map(|(_, instance)| Arc::clone(instance))
+            })
+            .collect();
         Ok(Self {
+            provided,
             specs,
             position: position.into_iter().collect(),
             deps,

@@ -99,7 +99,7 @@ impl Bootstrapper {
         tracing::debug!(coordinator = spec.name, "initializing");
         let started = Instant::now();
         let started_at = SystemTime::now();
-        let mut init = spec.initialize(Arc::clone(&self.instances), plan.configs[i].clone());
+        let mut init = plan.initialize(i, &self.instances);
         // One inline poll: most initialisers finish without waiting, and those
         // skip a task spawn. A noop waker is enough because a pending one is
         // polled again when its task starts.

@@ -1,15 +1,19 @@
 //! The builder of a `Coordination`: which coordinators and daemons, their
 //! timeouts and settings, profiles, and the event bus's settings.
 
+use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::{Coordination, Inner};
 use crate::bootstrap::{Bootstrapper, CoordinatorPlan, CoordinatorSettings};
-use crate::daemons::{DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings, MissingDependency};
-use crate::events::{BusConfig, EventBus};
+use crate::daemons::{
+    DaemonOverride, DaemonPlan, DaemonRef, DaemonSettings, MissingDependency, RunnerOverride,
+};
+use crate::events::{BusConfig, EventBus, EventObserver};
 use crate::interface::{
-    ClusterLink, CoordinatorConfig, DaemonConfig, DaemonOptions, RestartPolicy,
+    AnyCoordinator, ClusterLink, Coordinator, CoordinatorConfig, DaemonConfig, DaemonOptions,
+    DaemonRunner, RestartPolicy,
 };
 use crate::registry::{BuildError, CoordinatorSpec, DaemonSpec};
 
@@ -21,6 +25,21 @@ pub struct CoordinationBuilder {
     bus: BusConfig,
     cluster: Option<Arc<dyn ClusterLink>>,
     distributed_events: Vec<String>,
+    observer: Observer,
+}
+
+/// Who will watch the event bus, if anyone.
+#[derive(Clone, Default)]
+struct Observer(Option<Arc<dyn EventObserver>>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
 }
 
 impl CoordinationBuilder {
@@ -106,6 +125,31 @@ impl CoordinationBuilder {
     /// Settings every daemon starts from (its attribute's restart policy wins over this one's).
     pub fn default_daemon_config(mut self, config: DaemonConfig) -> Self {
         self.daemons.default_config = config;
+        self
+    }
+
+    /// Lets `observer` see every publish and handler call on the bus (a test
+    /// harness's recorder and fault injection).
+    pub fn observe_events(mut self, observer: Arc<dyn EventObserver>) -> Self {
+        self.observer = Observer(Some(observer));
+        self
+    }
+
+    /// Uses `instance` as coordinator `C` instead of running `C`'s
+    /// initializer (a test's stand-in, built by the test).
+    pub fn coordinator_instance<C: Coordinator>(mut self, instance: C) -> Self {
+        self.coordinators
+            .provided
+            .push((TypeId::of::<C>(), Arc::new(instance) as AnyCoordinator));
+        self
+    }
+
+    /// Runs `runner` in place of the daemon's own runner (a test's fake).
+    pub fn daemon_runner(mut self, daemon: impl DaemonRef, runner: impl DaemonRunner) -> Self {
+        self.daemons.overrides.push((
+            daemon.daemon_name().to_owned(),
+            DaemonOverride::Runner(RunnerOverride(Arc::new(runner))),
+        ));
         self
     }
 
@@ -216,6 +260,10 @@ impl CoordinationBuilder {
         let daemon_plan = Arc::new(DaemonPlan::build(self.daemons)?);
         let plan = CoordinatorPlan::build(self.coordinators)?;
         let bus = EventBus::new(self.bus);
+        if let Some(observer) = self.observer.0 {
+            // A new bus has no observer yet.
+            let _ = bus.observe(observer);
+        }
         if let Some(link) = &self.cluster {
             bus.attach_cluster(Arc::clone(link), self.distributed_events);
         }

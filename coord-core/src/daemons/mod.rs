@@ -27,7 +27,7 @@ mod waits;
 
 pub use manager::DaemonManager;
 pub use plan::DaemonRef;
-pub(crate) use plan::{DaemonOverride, DaemonPlan, DaemonSettings};
+pub(crate) use plan::{DaemonOverride, DaemonPlan, DaemonSettings, RunnerOverride};
 pub use status::{
     CriticalFailure, DaemonError, DaemonManagerNotStarted, DaemonShutdownReport, DaemonState,
     DaemonStatus, DaemonTransition, HealthSummary, MissingDependency, StartReport,

@@ -2,11 +2,15 @@
 //! settings and profiles, resolved once when the `Coordination` is built.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::status::MissingDependency;
+use crate::error::BoxError;
 use crate::error::UnknownName;
-use crate::interface::{DaemonConfig, DaemonKind, DaemonOptions, RestartPolicy};
+use crate::interface::{
+    BoxFuture, DaemonConfig, DaemonContext, DaemonKind, DaemonOptions, DaemonRunner, RestartPolicy,
+};
 use crate::registry::{
     BuildError, DaemonSpec, DroppedSoftEdge, OrderNode, RegistryProblem, duplicate_daemon_names,
     levels, registry,
@@ -28,6 +32,8 @@ pub(crate) struct DaemonPlan {
     pub(super) shutdown_bound: Duration,
     /// Soft edges dropped because each closed a cycle; logged when daemons start.
     pub(super) dropped_soft_edges: Vec<DroppedSoftEdge>,
+    /// Runners that replace a daemon's own, by position.
+    pub(super) runners: Vec<Option<RunnerOverride>>,
 }
 
 /// The daemon half of `CoordinationBuilder`'s settings.
@@ -59,12 +65,23 @@ impl Default for DaemonSettings {
     }
 }
 
-/// A change to one daemon's settings, from config.
+/// A change to one daemon's settings, from config (or a test's runner).
 #[derive(Debug, Clone)]
 pub(crate) enum DaemonOverride {
     Restart(RestartPolicy),
     Config(DaemonConfig),
     Options(DaemonOptions),
+    Runner(RunnerOverride),
+}
+
+/// A runner that replaces a daemon's own (a test's fake).
+#[derive(Clone)]
+pub(crate) struct RunnerOverride(pub(crate) Arc<dyn DaemonRunner>);
+
+impl std::fmt::Debug for RunnerOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunnerOverride")
+    }
 }
 
 impl DaemonPlan {
@@ -185,6 +202,7 @@ impl DaemonPlan {
             .iter()
             .map(|s| settings.default_config.clone().with_options(&s.options))
             .collect();
+        let mut runners: Vec<Option<RunnerOverride>> = vec![None; specs.len()];
         for (name, change) in &settings.overrides {
             let Some(&i) = position.get(name.as_str()) else {
                 // Settings of a registered daemon that is not enabled apply to nothing.
@@ -199,6 +217,7 @@ impl DaemonPlan {
                 DaemonOverride::Options(options) => {
                     configs[i] = configs[i].clone().with_options(options);
                 }
+                DaemonOverride::Runner(runner) => runners[i] = Some(runner.clone()),
             }
         }
         let mut profiles = Vec::new();
@@ -235,7 +254,20 @@ impl DaemonPlan {
             missing_dependency: settings.missing_dependency,
             shutdown_bound: settings.shutdown_bound,
             dropped_soft_edges: order.dropped_soft_edges().to_vec(),
+            runners,
         })
+    }
+
+    /// Starts one run of daemon `i`: its runner, or the one that replaces it.
+    pub(super) fn run(
+        &self,
+        i: usize,
+        ctx: DaemonContext,
+    ) -> BoxFuture<'static, Result<(), BoxError>> {
+        match &self.runners[i] {
+            Some(runner) => runner.0.run(ctx),
+            None => (self.specs[i].runner)(ctx),
+        }
     }
 
     pub(super) fn index(&self, name: &str) -> Result<usize, UnknownName> {

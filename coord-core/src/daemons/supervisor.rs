@@ -250,7 +250,7 @@ impl DaemonManager {
         });
         tracing::debug!(daemon = spec.name, "running");
         let probe_ctx = ctx.clone();
-        let mut run = CatchUnwind((spec.runner)(ctx));
+        let mut run = CatchUnwind(plan.run(i, ctx));
 
         let mut stopped = std::pin::pin!(stop.cancelled());
 

@@ -25,6 +25,7 @@ use super::dead_letter::DeadEntry;
 use super::event::{Envelope, Event, EventId, EventMeta};
 use super::handling::with_handling;
 use super::latency::{HandlerLatency, Latency};
+use super::observer::{EventObserver, observed};
 use super::topic::{
     Handler, Prepared, Subscriber, SubscriberShared, Topic, TopicEntry, TypeIdHash, Work,
     downcast_topic,
@@ -118,6 +119,8 @@ pub(super) struct BusInner {
     pub(super) retry_task_started: std::sync::atomic::AtomicBool,
     /// The cluster, once attached: distributed events travel through it.
     pub(super) cluster: std::sync::OnceLock<Arc<Attached>>,
+    /// Who watches the bus, if anyone (a test harness).
+    pub(super) observer: std::sync::OnceLock<Arc<dyn EventObserver>>,
 }
 
 /// Delivers typed events to their subscribers.
@@ -158,8 +161,16 @@ impl EventBus {
                 measure_latency: Arc::default(),
                 retry_task_started: std::sync::atomic::AtomicBool::new(false),
                 cluster: std::sync::OnceLock::new(),
+                observer: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Lets `observer` see every publish and handler call from now on (once:
+    /// a second observer is refused). Set it before anything subscribes:
+    /// handlers are wrapped for it when they subscribe.
+    pub fn observe(&self, observer: Arc<dyn EventObserver>) -> Result<(), Arc<dyn EventObserver>> {
+        self.inner.observer.set(observer)
     }
 
     /// The bus's settings.
@@ -204,6 +215,10 @@ impl EventBus {
         scope: Scope,
         handler: Handler<E>,
     ) -> Result<(), SubscribeError> {
+        let handler = match self.inner.observer.get() {
+            Some(observer) => observed(handler, Arc::clone(&name), Arc::clone(observer)),
+            None => handler,
+        };
         let mut topics = util::write(&self.inner.topics);
         let entry = topics
             .entry(TypeId::of::<E>())
@@ -352,6 +367,7 @@ impl EventBus {
                 None => {
                     drop(topics);
                     self.count_orphan::<E>();
+                    self.observe_orphan(event, source);
                     return None;
                 }
             }
@@ -359,8 +375,17 @@ impl EventBus {
         if topic.subscribers.is_empty() {
             topic.counts.published.fetch_add(1, Ordering::Relaxed);
             topic.counts.orphaned.fetch_add(1, Ordering::Relaxed);
+            self.observe_orphan(event, source);
             return None;
         }
+        let envelope = self.envelope(event, source);
+        self.observe_published(Arc::clone(&envelope));
+        Some((topic, envelope))
+    }
+
+    /// `event` with its metadata: a new id, now, the source, and the
+    /// correlation id of the event being handled, if any.
+    fn envelope<E: Event>(&self, event: E, source: Option<&'static str>) -> Arc<Envelope<E>> {
         let id = EventId(self.inner.next_event.fetch_add(1, Ordering::Relaxed));
         let (correlation_id, inherited_source) =
             with_handling(|meta, owner| (meta.correlation_id, owner)).unwrap_or((id, "external"));
@@ -371,7 +396,21 @@ impl EventBus {
             source: Cow::Borrowed(source.unwrap_or(inherited_source)),
             correlation_id,
         };
-        Some((topic, Arc::new(Envelope { meta, event })))
+        Arc::new(Envelope { meta, event })
+    }
+
+    /// Tells the observer, if any, of a publish nothing receives.
+    fn observe_orphan<E: Event>(&self, event: E, source: Option<&'static str>) {
+        if self.inner.observer.get().is_some() {
+            self.observe_published(self.envelope(event, source));
+        }
+    }
+
+    /// Tells the observer, if any, of a publish.
+    fn observe_published<E: Event>(&self, envelope: Arc<Envelope<E>>) {
+        if let Some(observer) = self.inner.observer.get() {
+            observer.published(&envelope.meta.clone(), envelope);
+        }
     }
 
     fn count_orphan<E: Event>(&self) {

@@ -19,6 +19,7 @@ mod dead_letter;
 mod event;
 mod handling;
 mod latency;
+mod observer;
 mod publisher;
 mod subscription;
 mod topic;
@@ -28,6 +29,7 @@ pub use bus::{BusConfig, EventBus, EventCounts, SubscribeError};
 pub use dead_letter::{AdoptReport, DeadLetter, DeadLetterState};
 pub use event::{Envelope, Event, EventId, EventMeta};
 pub use latency::{HandlerLatency, LATENCY_BUCKETS};
+pub use observer::EventObserver;
 pub use publisher::{PublishedBy, Publisher, published_event};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
