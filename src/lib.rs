@@ -31,6 +31,12 @@ pub mod prelude {
 #[doc(hidden)]
 pub use coord_core::__private;
 
+/// Testing a service's coordinators and daemons: `TestCoordination` (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use coord_core::testing::*;
+}
+
 /// Cluster mode on NATS JetStream: `coord::nats::connect(options)` (feature `nats`).
 #[cfg(feature = "nats")]
 pub mod nats {

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["bootstrap", "daemons", "events"],
     &["coordination"],
-    &["config"],
+    &["config", "testing"],
     &["logging"],
     &["store"],
     &["cli"],

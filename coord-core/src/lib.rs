@@ -28,6 +28,9 @@ mod location;
 mod logging;
 mod registry;
 mod store;
+/// Testing a service's coordinators and daemons (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
 mod util;
 
 pub use bootstrap::{
