@@ -387,3 +387,68 @@ async fn main() -> std::process::ExitCode {
         .default_duration(Duration::from_secs(15));
     coord::cli::run(app).await
 }
+
+// --- tests ---------------------------------------------------------------------
+
+/// The pipeline's restart and dead-letter paths, on paused time: what the
+/// README's "Testing your service" shows.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coord::DeadLetterState;
+    use coord::testing::{Recorded, TestCoordination};
+
+    #[tokio::test]
+    async fn auto_sync_is_restarted_after_its_peer_times_out() {
+        let test = TestCoordination::builder()
+            .enable_daemons([DaemonType::AutoSync])
+            .start()
+            .await
+            .expect("the pipeline starts");
+        // Its first run fails after 4 s; its backoff restarts it 1 s later.
+        let status = test
+            .wait_for(DaemonType::AutoSync, "restarted once and ready", |s| {
+                s.restarts_total == 1 && s.state.is_ready()
+            })
+            .await
+            .expect("auto_sync comes back");
+        let error = status.last_error.unwrap_or_default();
+        assert!(error.contains("sync peer timed out (run 0)"), "{error}");
+        test.assert_restarted(DaemonType::AutoSync, 1);
+        test.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_model_the_registry_never_takes_ends_as_a_dead_letter() {
+        let test = TestCoordination::builder()
+            .without_daemons()
+            .fail_handler("PromotionController::on_model_promoted", 5)
+            .start()
+            .await
+            .expect("the coordinators start");
+        test.publish(ModelPromoted {
+            model: "model-7".to_owned(),
+        })
+        .await;
+        // Tried 5 times, 1 + 2 + 4 + 8 s apart on the paused clock, then kept.
+        test.wait_recorded("the fifth failed upload", |fact| {
+            matches!(fact, Recorded::Failed { handler, error, .. }
+                if handler == "PromotionController::on_model_promoted" && error.contains("(0 more to come)"))
+        })
+        .await
+        .expect("every try fails");
+        let letters = test.coordination().events().dead_letters();
+        assert_eq!(letters.len(), 1, "{letters:?}");
+        assert_eq!(letters[0].state, DeadLetterState::Dead);
+        assert_eq!(letters[0].attempts, 5);
+        assert!(
+            letters[0].payload.contains("model-7"),
+            "{}",
+            letters[0].payload
+        );
+        // The router's handler of the same event was not affected.
+        assert!(test.recorder().facts().iter().any(|f| matches!(f,
+            Recorded::Delivered { handler, .. } if handler == "EventRouterCoordinator::on_model_promoted")));
+        test.shutdown().await;
+    }
+}
