@@ -8,6 +8,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use coord::prelude::*;
+use coord::testing::TestCoordination;
 use coord::{
     BoxFuture, Coordination, DaemonConfig, DaemonOptions, DaemonSpec, DaemonState, DaemonStatus,
     GiveUp, Location, MissingDependency, RestartConfig,
@@ -1051,18 +1052,21 @@ async fn a_daemons_attribute_sets_its_settings_and_health_check() {
 
     // The check runs every 2 s; the second failure in a row restarts it,
     // after the attribute's first backoff of 500 ms.
-    let manager = Coordination::builder()
-        .coordinators([])
-        .enable_daemons([DaemonType::RegChecked])
-        .build()
-        .expect("valid")
-        .start_daemon_manager();
     let started = Instant::now();
-    manager.start(DaemonType::RegChecked).await.expect("known");
-    let status = manager
-        .wait_for(DaemonType::RegChecked, |s| s.restarts_total == 1)
+    let test = TestCoordination::builder()
+        .configure(|b| b.coordinators([]))
+        .enable_daemons([DaemonType::RegChecked])
+        .start()
         .await
-        .expect("known");
+        .expect("valid");
+    let status = test
+        .wait_for(
+            DaemonType::RegChecked,
+            "restarted by its health check",
+            |s| s.restarts_total == 1,
+        )
+        .await
+        .expect("restarted within a minute");
     assert_eq!(started.elapsed(), Duration::from_secs(4));
     assert_eq!(HEALTH_CHECKS.load(Ordering::SeqCst), 2);
     assert_eq!(
@@ -1072,7 +1076,7 @@ async fn a_daemons_attribute_sets_its_settings_and_health_check() {
     let next = status.next_restart_at.expect("in backoff");
     let wait = next.duration_since(status.since).expect("after since");
     assert!(wait <= Duration::from_millis(550), "{wait:?}");
-    manager.shutdown().await;
+    test.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]
