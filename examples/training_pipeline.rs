@@ -189,41 +189,45 @@ impl DataPipelineOrchestrator {
 
 /// Evaluates trained models and promotes the good ones.
 #[coordinator(depends_on = [DataPipelineOrchestrator], publishes = [EvaluationCompleted, ModelPromoted])]
-pub struct PromotionController {
-    events: Publisher<Self>,
-}
+pub struct PromotionController;
 
 impl Coordinator for PromotionController {
-    async fn initialize(ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
+    async fn initialize(_ctx: &InitContext<'_, Self>) -> Result<Self, BoxError> {
         // Stands in for loading the current best model.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok(Self {
-            events: ctx.publisher(),
-        })
+        Ok(Self)
     }
 }
 
 #[subscriptions]
 impl PromotionController {
+    // A handler publishes through its context (or through a `Publisher<Self>`
+    // kept from the initializer, as `DataPipelineOrchestrator` does).
     #[subscribe]
-    async fn on_training_completed(&self, event: &TrainingCompleted) -> Result<(), BoxError> {
-        self.events
-            .publish(EvaluationCompleted {
-                model: event.model.clone(),
-                win_rate: 1.0 - event.loss / 2.0,
-            })
-            .await;
+    async fn on_training_completed(
+        &self,
+        event: &TrainingCompleted,
+        ctx: &HandlerContext<Self>,
+    ) -> Result<(), BoxError> {
+        ctx.publish(EvaluationCompleted {
+            model: event.model.clone(),
+            win_rate: 1.0 - event.loss / 2.0,
+        })
+        .await;
         Ok(())
     }
 
     #[subscribe]
-    async fn on_evaluation_completed(&self, event: &EvaluationCompleted) -> Result<(), BoxError> {
+    async fn on_evaluation_completed(
+        &self,
+        event: &EvaluationCompleted,
+        ctx: &HandlerContext<Self>,
+    ) -> Result<(), BoxError> {
         if event.win_rate > 0.55 {
-            self.events
-                .publish(ModelPromoted {
-                    model: event.model.clone(),
-                })
-                .await;
+            ctx.publish(ModelPromoted {
+                model: event.model.clone(),
+            })
+            .await;
         }
         Ok(())
     }

@@ -22,8 +22,8 @@ pub use tokio_util::sync::CancellationToken;
 /// What most coord programs need in scope.
 pub mod prelude {
     pub use coord_core::{
-        BoxError, Coordination, Coordinator, DaemonContext, DaemonKind, Event, InitContext,
-        Publisher, RestartPolicy,
+        BoxError, Coordination, Coordinator, DaemonContext, DaemonKind, Event, HandlerContext,
+        InitContext, Publisher, RestartPolicy,
     };
     pub use coord_macros::{DaemonType, Event, coordinator, daemon, subscribe, subscriptions};
 }

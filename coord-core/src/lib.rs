@@ -53,9 +53,9 @@ pub use daemons::{
 pub use error::{BoxError, UnknownName};
 pub use events::{
     AdoptReport, BusConfig, DeadLetter, DeadLetterState, Envelope, Event, EventBus, EventCounts,
-    EventId, EventMeta, EventObserver, Handler, HandlerLatency, HandlerResult, LATENCY_BUCKETS,
-    PublishedBy, Publisher, SubscribeError, SubscribingCoordinator, SubscriptionSpec,
-    subscription_specs,
+    EventId, EventMeta, EventObserver, Handler, HandlerContext, HandlerLatency, HandlerResult,
+    LATENCY_BUCKETS, PublishedBy, Publisher, SubscribeError, SubscribingCoordinator,
+    SubscriptionSpec, subscription_specs,
 };
 pub use interface::{
     AnyCoordinator, Backoff, BoxFuture, ConfigError as CoordinatorConfigError, Coordinator,

@@ -30,7 +30,7 @@ pub use dead_letter::{AdoptReport, DeadLetter, DeadLetterState};
 pub use event::{Envelope, Event, EventId, EventMeta};
 pub use latency::{HandlerLatency, LATENCY_BUCKETS};
 pub use observer::EventObserver;
-pub use publisher::{PublishedBy, Publisher, published_event};
+pub use publisher::{HandlerContext, PublishedBy, Publisher, published_event};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
     subscribe_method, subscription_specs, subscriptions_of,

@@ -110,3 +110,46 @@ impl<P: ?Sized> Publisher<P> {
         })
     }
 }
+
+/// What a `#[subscribe]` handler may take after the event:
+/// `async fn on_x(&self, event: &X, ctx: &HandlerContext<Self>)`. It
+/// publishes what the coordinator declares, with the coordinator as source
+/// and the handled event's correlation id.
+pub struct HandlerContext<C: ?Sized> {
+    publisher: Publisher<C>,
+}
+
+impl<C: ?Sized> Clone for HandlerContext<C> {
+    fn clone(&self) -> Self {
+        Self {
+            publisher: self.publisher.clone(),
+        }
+    }
+}
+
+impl<C: ?Sized> fmt::Debug for HandlerContext<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerContext")
+            .field("coordinator", &self.publisher.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: ?Sized> HandlerContext<C> {
+    /// The context of handlers of the coordinator called `owner` on `bus`.
+    pub(super) fn new(bus: &EventBus, owner: &'static str) -> Self {
+        Self {
+            publisher: Publisher::new(Some(bus), owner),
+        }
+    }
+
+    /// Publishes `event`, which the coordinator declares in `publishes = [...]`.
+    pub fn publish<E: PublishedBy<C>>(&self, event: E) -> BoxFuture<'static, ()> {
+        self.publisher.publish(event)
+    }
+
+    /// A publisher to keep, e.g. for a task the handler starts.
+    pub fn publisher(&self) -> &Publisher<C> {
+        &self.publisher
+    }
+}

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bus::{EventBus, SubscribeError};
 use super::event::{Envelope, Event};
+use super::publisher::HandlerContext;
 use super::topic::Handler;
 use crate::error::BoxError;
 use crate::interface::{AnyCoordinator, BoxFuture, Coordinator, RegisteredCoordinator, Scope};
@@ -200,10 +201,11 @@ impl<E: Into<BoxError>> HandlerResult for Result<(), E> {
     }
 }
 
-/// A `#[subscribe]` method of coordinator `C` for events `E`, erased to a fn pointer.
+/// A `#[subscribe]` method of coordinator `C` for events `E`, erased to a fn
+/// pointer; it gets the handler context whether or not the method takes it.
 #[doc(hidden)]
 pub type MethodCall<C, E> =
-    fn(Arc<C>, Arc<Envelope<E>>) -> BoxFuture<'static, Result<(), BoxError>>;
+    fn(Arc<C>, Arc<Envelope<E>>, &HandlerContext<C>) -> BoxFuture<'static, Result<(), BoxError>>;
 
 /// Describes, or subscribes, method `call` of coordinator `C` handling `E`;
 /// `#[subscriptions]` calls it for each `#[subscribe]` method.
@@ -227,8 +229,9 @@ pub fn subscribe_method<C: SubscribingCoordinator, E: Event>(
         // Bootstrap passes each coordinator's own instance; a mismatch is a coord bug.
         unreachable!("subscription {method} was given another coordinator's instance");
     };
+    let ctx = HandlerContext::<C>::new(bus, owner);
     let handler: Handler<E> =
-        Arc::new(move |envelope| call(Arc::clone(&instance), Arc::clone(envelope)));
+        Arc::new(move |envelope| call(Arc::clone(&instance), Arc::clone(envelope), &ctx));
     let name = format!("{}::{method}", C::TYPE_NAME);
     bus.subscribe_scoped(Arc::from(name), Some(owner), scope, handler)?;
     Ok(info)

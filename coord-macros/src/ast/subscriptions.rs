@@ -17,6 +17,8 @@ pub struct SubscribeMethod {
     pub output_span: Span,
     /// `#[subscribe(once)]`: once per cluster rather than on every node.
     pub once: bool,
+    /// It takes the handler context after the event.
+    pub takes_context: bool,
 }
 
 /// An `impl` block under `#[subscriptions]`, its `#[subscribe]` markers removed.
@@ -28,6 +30,8 @@ pub struct Subscriptions {
 }
 
 const HANDLER_SIGNATURE: &str = "async fn on_event(&self, event: &MyEvent) -> Result<(), BoxError>";
+const WITH_CONTEXT: &str =
+    "async fn on_event(&self, event: &MyEvent, ctx: &HandlerContext<Self>) -> Result<(), BoxError>";
 
 impl Subscriptions {
     pub fn parse(cx: &Ctxt, args: TokenStream, mut item: syn::ItemImpl) -> Self {
@@ -83,7 +87,7 @@ impl Subscriptions {
                 .attrs
                 .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
             marked += 1;
-            if let Some(event) = handler_event(cx, &method.sig) {
+            if let Some((event, takes_context)) = handler_event(cx, &method.sig) {
                 let output_span = match &method.sig.output {
                     syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(&**ty),
                     syn::ReturnType::Default => method.sig.ident.span(),
@@ -93,6 +97,7 @@ impl Subscriptions {
                     event,
                     output_span,
                     once,
+                    takes_context,
                 });
             }
         }
@@ -155,8 +160,9 @@ fn scope_of(cx: &Ctxt, marker: &syn::Attribute) -> bool {
     }
 }
 
-/// The event type of a handler, or an error saying what the signature must be.
-fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<syn::Type> {
+/// The event type of a handler and whether it takes the handler context, or
+/// an error saying what the signature must be.
+fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<(syn::Type, bool)> {
     let mut ok = true;
     if sig.asyncness.is_none() {
         cx.error_spanned_by(
@@ -216,11 +222,13 @@ fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<syn::Type> {
             None
         }
     };
+    // The handler context, if taken; its type is checked where it is passed.
+    let takes_context = inputs.next().is_some();
     if let Some(extra) = inputs.next() {
         cx.error_spanned_by(
             extra,
             format!(
-                "[coord::E0015] a `#[subscribe]` handler takes only `&self` and the event: `{HANDLER_SIGNATURE}`"
+                "[coord::E0015] a `#[subscribe]` handler takes `&self`, the event, and optionally the handler context: `{WITH_CONTEXT}`"
             ),
         );
         ok = false;
@@ -232,5 +240,9 @@ fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<syn::Type> {
         );
         ok = false;
     }
-    if ok { event } else { None }
+    if ok {
+        event.map(|event| (event, takes_context))
+    } else {
+        None
+    }
 }

@@ -22,8 +22,22 @@ pub fn expand(input: &Subscriptions) -> TokenStream {
         // Spanned so that a type that is not a coordinator, an argument that
         // is not an event, or a wrong return type is reported at its token.
         let call_ident = syn::Ident::new(&method_name, at(method.output_span));
-        let result = quote_spanned! {at(method.output_span)=>
-            #krate::HandlerResult::into_result(this.#call_ident(&envelope.event).await)
+        let (context_param, take_context, result) = if method.takes_context {
+            (
+                quote!(ctx),
+                quote!(let ctx = ::core::clone::Clone::clone(ctx);),
+                quote_spanned! {at(method.output_span)=>
+                    #krate::HandlerResult::into_result(this.#call_ident(&envelope.event, &ctx).await)
+                },
+            )
+        } else {
+            (
+                quote!(_),
+                TokenStream::new(),
+                quote_spanned! {at(method.output_span)=>
+                    #krate::HandlerResult::into_result(this.#call_ident(&envelope.event).await)
+                },
+            )
         };
         let scope = if method.once {
             quote!(#krate::__private::Scope::Once)
@@ -31,7 +45,8 @@ pub fn expand(input: &Subscriptions) -> TokenStream {
             quote!(#krate::__private::Scope::Node)
         };
         let binding = quote_spanned! {at(self_ty.span())=>
-            #krate::contract::subscribe_method::<#self_ty, #event>(request, #method_name, #scope, |this, envelope| {
+            #krate::contract::subscribe_method::<#self_ty, #event>(request, #method_name, #scope, |this, envelope, #context_param| {
+                #take_context
                 ::std::boxed::Box::pin(async move { #result })
             })
         };
