@@ -276,3 +276,15 @@ async fn a_failing_assertion_says_what_was_expected_and_prints_the_timeline() {
     assert!(message.contains("daemon collector -> running"), "{message}");
     test.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_misspelt_handler_to_fail_is_refused_with_the_real_names() {
+    let error = service()
+        .fail_handler("Pipeline::on_uplaod", 1)
+        .start()
+        .await
+        .expect_err("no such handler");
+    let text = error.to_string();
+    assert!(text.contains("on_uplaod"), "{text}");
+    assert!(text.contains("Pipeline::on_upload"), "{text}");
+}

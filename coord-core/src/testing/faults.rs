@@ -52,6 +52,11 @@ impl HandlerFaults {
         let _ = lock(&self.remaining).insert(handler, deliveries);
     }
 
+    /// The handlers given failures, by name.
+    pub(super) fn handlers(&self) -> Vec<String> {
+        lock(&self.remaining).keys().cloned().collect()
+    }
+
     /// `Some(error)` while `handler` has injected failures left.
     pub(super) fn intercept(&self, handler: &str, meta: &EventMeta) -> Option<String> {
         let mut remaining = lock(&self.remaining);

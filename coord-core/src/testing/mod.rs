@@ -16,7 +16,7 @@ pub use recorder::{Recorded, Recorder};
 
 use crate::coordination::{Coordination, CoordinationBuilder};
 use crate::daemons::{DaemonManager, DaemonRef, DaemonState, DaemonStatus, StartReport};
-use crate::events::{Envelope, Event};
+use crate::events::{Envelope, Event, SubscriptionSpec, subscription_specs};
 use crate::interface::{Coordinator, DaemonRunner};
 use crate::registry::{BuildError, registry};
 
@@ -171,6 +171,13 @@ impl TestBuilder {
     pub async fn start(self) -> Result<TestCoordination, TestError> {
         if self.paused {
             pause_time()?;
+        }
+        // A misspelt handler would silently never fail: refuse it, listing the real ones.
+        for handler in self.faults.handlers.handlers() {
+            let known = subscription_specs().map(SubscriptionSpec::name);
+            if !subscription_specs().any(|spec| spec.name() == handler) {
+                return Err(crate::error::UnknownName::new("handler", &handler, known).into());
+            }
         }
         let recorder = Arc::new(Recorder::new(Arc::clone(&self.faults.handlers)));
         let mut builder = self
