@@ -53,7 +53,7 @@ pub fn expand(attr: &DaemonAttr, item: &syn::ItemStruct) -> TokenStream {
     let runner_span = first_and_last_span(&runner.to_token_stream()).0;
     let daemon = &item.ident;
     let run_call = quote_spanned! {at(runner_span)=>
-        let runner: fn(_) -> _ = #runner;
+        let runner: fn(#krate::DaemonContext<_>) -> _ = #runner;
         #krate::contract::runner_future(runner(
             <_ as #krate::RunnerContext<#daemon>>::from_context(ctx),
         ))
