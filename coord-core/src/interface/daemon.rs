@@ -7,10 +7,11 @@ use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::node::DaemonGraph;
@@ -287,7 +288,7 @@ impl<D: ?Sized> RunnerContext<D> for DaemonContext {
 struct ContextInner {
     name: &'static str,
     cancel: CancellationToken,
-    ready: watch::Sender<bool>,
+    ready: Arc<ReadySignal>,
     config: DaemonConfig,
     /// The service the daemon runs in (the `Coordination` handle), erased:
     /// the handle composes daemons, so this contract cannot name it. Its
@@ -299,21 +300,56 @@ struct ContextInner {
     fencing_token: Option<u64>,
 }
 
+/// Whether a daemon signalled ready, shared by its context and its watch.
+///
+/// Not a `tokio::sync::watch<bool>`: its channel holds eight notify shards
+/// (a third of an idle daemon's heap, measured); one `Notify` does here.
+#[derive(Debug, Default)]
+struct ReadySignal {
+    /// `PENDING`, `READY`, or `GONE` (the context dropped before ready).
+    state: AtomicU8,
+    changed: Notify,
+}
+
+const PENDING: u8 = 0;
+const READY: u8 = 1;
+const GONE: u8 = 2;
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        // The last clone of the context is gone: a daemon that never became
+        // ready never will.
+        let _ = self
+            .ready
+            .state
+            .compare_exchange(PENDING, GONE, Ordering::AcqRel, Ordering::Acquire);
+        self.ready.changed.notify_waiters();
+    }
+}
+
 /// The supervisor's side of a [`DaemonContext`]: observes readiness.
 #[derive(Debug, Clone)]
 pub struct ReadyWatch {
-    ready: watch::Receiver<bool>,
+    ready: Arc<ReadySignal>,
 }
 
 impl ReadyWatch {
     /// Whether the daemon has called [`DaemonContext::ready`].
     pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
+        self.ready.state.load(Ordering::Acquire) == READY
     }
 
     /// Waits until the daemon is ready; `false` if its context was dropped first.
     pub async fn wait(&mut self) -> bool {
-        self.ready.wait_for(|ready| *ready).await.is_ok()
+        loop {
+            // Made before the check, so a change in between still wakes it.
+            let changed = self.ready.changed.notified();
+            match self.ready.state.load(Ordering::Acquire) {
+                READY => return true,
+                GONE => return false,
+                _ => changed.await,
+            }
+        }
     }
 }
 
@@ -331,7 +367,8 @@ impl DaemonContext {
         service: Option<Service>,
         fencing_token: Option<u64>,
     ) -> (Self, ReadyWatch) {
-        let (ready, watch) = watch::channel(false);
+        let ready = Arc::new(ReadySignal::default());
+        let watch = Arc::clone(&ready);
         let ctx = Self {
             _daemon: PhantomData,
             inner: Arc::new(ContextInner {
@@ -414,7 +451,8 @@ impl<D: ?Sized> DaemonContext<D> {
 
     /// Tells the manager this daemon can serve; dependents start after this.
     pub fn ready(&self) {
-        self.inner.ready.send_replace(true);
+        self.inner.ready.state.store(READY, Ordering::Release);
+        self.inner.ready.changed.notify_waiters();
     }
 
     /// Completes when shutdown of this daemon is requested.
