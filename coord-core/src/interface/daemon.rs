@@ -319,10 +319,10 @@ impl Drop for ContextInner {
     fn drop(&mut self) {
         // The last clone of the context is gone: a daemon that never became
         // ready never will.
-        let _ = self
-            .ready
-            .state
-            .compare_exchange(PENDING, GONE, Ordering::AcqRel, Ordering::Acquire);
+        let _ =
+            self.ready
+                .state
+                .compare_exchange(PENDING, GONE, Ordering::AcqRel, Ordering::Acquire);
         self.ready.changed.notify_waiters();
     }
 }
