@@ -89,7 +89,7 @@ pub use store::{
 /// The functions generated code passes your items through; their bounds are
 /// where a runner or a handler with the wrong shape is reported.
 pub mod contract {
-    pub use crate::events::subscribe_method;
+    pub use crate::events::{HandlerContextOf, handler_context, subscribe_method};
     pub use crate::interface::{HealthOutput, RunnerOutput, health_future, runner_future};
 }
 

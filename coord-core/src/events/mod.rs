@@ -30,7 +30,9 @@ pub use dead_letter::{AdoptReport, DeadLetter, DeadLetterState};
 pub use event::{Envelope, Event, EventId, EventMeta};
 pub use latency::{HandlerLatency, LATENCY_BUCKETS};
 pub use observer::EventObserver;
-pub use publisher::{HandlerContext, PublishedBy, Publisher, published_event};
+pub use publisher::{
+    HandlerContext, HandlerContextOf, PublishedBy, Publisher, handler_context, published_event,
+};
 pub use subscription::{
     BindingInfo, BindingRequest, HandlerResult, SubscribingCoordinator, SubscriptionSpec,
     subscribe_method, subscription_specs, subscriptions_of,

@@ -153,3 +153,28 @@ impl<C: ?Sized> HandlerContext<C> {
         &self.publisher
     }
 }
+
+/// What a handler of coordinator `C` may take after the event: only
+/// `&HandlerContext<C>`; `#[subscriptions]` passes the context through it so
+/// that another type is reported in coord's words.
+#[diagnostic::on_unimplemented(
+    message = "[coord::E0024] a handler of `{C}` takes `&HandlerContext<{C}>` after the event, not `&{Self}`",
+    label = "a handler's context is its own coordinator's",
+    note = "the handler's signature: `async fn on_event(&self, event: &MyEvent, ctx: &HandlerContext<Self>) -> Result<(), BoxError>`; it publishes what `{C}` declares in `publishes = [...]`"
+)]
+pub trait HandlerContextOf<C: ?Sized> {
+    /// The context as the handler takes it.
+    fn from_context(ctx: &HandlerContext<C>) -> &Self;
+}
+
+impl<C: ?Sized> HandlerContextOf<C> for HandlerContext<C> {
+    fn from_context(ctx: &HandlerContext<C>) -> &Self {
+        ctx
+    }
+}
+
+/// `ctx` as the handler of `C` takes it; `#[subscriptions]` calls this.
+#[doc(hidden)]
+pub fn handler_context<C: ?Sized, T: HandlerContextOf<C> + ?Sized>(ctx: &HandlerContext<C>) -> &T {
+    T::from_context(ctx)
+}

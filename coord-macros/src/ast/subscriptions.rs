@@ -17,8 +17,8 @@ pub struct SubscribeMethod {
     pub output_span: Span,
     /// `#[subscribe(once)]`: once per cluster rather than on every node.
     pub once: bool,
-    /// It takes the handler context after the event.
-    pub takes_context: bool,
+    /// Where the handler context's type is, when it takes one after the event.
+    pub context: Option<Span>,
 }
 
 /// An `impl` block under `#[subscriptions]`, its `#[subscribe]` markers removed.
@@ -87,7 +87,7 @@ impl Subscriptions {
                 .attrs
                 .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
             marked += 1;
-            if let Some((event, takes_context)) = handler_event(cx, &method.sig) {
+            if let Some((event, context)) = handler_event(cx, &method.sig) {
                 let output_span = match &method.sig.output {
                     syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(&**ty),
                     syn::ReturnType::Default => method.sig.ident.span(),
@@ -97,7 +97,7 @@ impl Subscriptions {
                     event,
                     output_span,
                     once,
-                    takes_context,
+                    context,
                 });
             }
         }
@@ -160,9 +160,9 @@ fn scope_of(cx: &Ctxt, marker: &syn::Attribute) -> bool {
     }
 }
 
-/// The event type of a handler and whether it takes the handler context, or
+/// The event type of a handler and where its context's type is, if it takes one, or
 /// an error saying what the signature must be.
-fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<(syn::Type, bool)> {
+fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<(syn::Type, Option<Span>)> {
     let mut ok = true;
     if sig.asyncness.is_none() {
         cx.error_spanned_by(
@@ -223,7 +223,10 @@ fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<(syn::Type, bool)> {
         }
     };
     // The handler context, if taken; its type is checked where it is passed.
-    let takes_context = inputs.next().is_some();
+    let context = inputs.next().map(|arg| match arg {
+        syn::FnArg::Typed(pat) => syn::spanned::Spanned::span(&*pat.ty),
+        syn::FnArg::Receiver(r) => syn::spanned::Spanned::span(r),
+    });
     if let Some(extra) = inputs.next() {
         cx.error_spanned_by(
             extra,
@@ -241,7 +244,7 @@ fn handler_event(cx: &Ctxt, sig: &syn::Signature) -> Option<(syn::Type, bool)> {
         ok = false;
     }
     if ok {
-        event.map(|event| (event, takes_context))
+        event.map(|event| (event, context))
     } else {
         None
     }

@@ -22,12 +22,16 @@ pub fn expand(input: &Subscriptions) -> TokenStream {
         // Spanned so that a type that is not a coordinator, an argument that
         // is not an event, or a wrong return type is reported at its token.
         let call_ident = syn::Ident::new(&method_name, at(method.output_span));
-        let (context_param, take_context, result) = if method.takes_context {
+        let (context_param, take_context, result) = if let Some(context) = method.context {
+            // Spanned at the parameter: a context of another type is reported there.
+            let context = quote_spanned! {at(context)=>
+                #krate::contract::handler_context::<#self_ty, _>(&ctx)
+            };
             (
                 quote!(ctx),
                 quote!(let ctx = ::core::clone::Clone::clone(ctx);),
                 quote_spanned! {at(method.output_span)=>
-                    #krate::HandlerResult::into_result(this.#call_ident(&envelope.event, &ctx).await)
+                    #krate::HandlerResult::into_result(this.#call_ident(&envelope.event, #context).await)
                 },
             )
         } else {
