@@ -9,12 +9,39 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::manager::DaemonManager;
 use super::status::DaemonState;
-use super::supervisor::{Exit, Instance};
+use super::supervisor::{Exit, Instance, Running};
 use crate::interface::{DaemonContext, HealthProbe};
 
 impl DaemonManager {
-    /// Watches a ready instance of daemon `i` until it ends or is stopped.
+    /// Watches a ready instance of daemon `i` until it ends or is stopped
+    /// through `stop`. This is where an idle daemon waits, so it holds only
+    /// the runner, the stop signal and a wake-up for a registered health
+    /// probe; health checks run in [`watch_health`](Self::watch_health), boxed.
     pub(super) async fn serve_ready(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        running: Running,
+    ) -> Exit {
+        let Running {
+            cancel,
+            mut run,
+            ctx,
+        } = running;
+        let mut stopped = std::pin::pin!(stop.cancelled());
+        if self.plan().configs[i].health.is_none() {
+            tokio::select! {
+                biased;
+                result = &mut run => return Exit::finished(result),
+                _ = &mut stopped => return Box::pin(self.stop_instance(i, &cancel, &mut run)).await,
+                () = ctx.health_probe_registered() => {}
+            }
+        }
+        Box::pin(self.watch_health(i, &cancel, &mut run, &mut stopped, ctx)).await
+    }
+
+    /// [`serve_ready`](Self::serve_ready) once the daemon has a health probe.
+    async fn watch_health(
         &self,
         i: usize,
         cancel: &CancellationToken,

@@ -20,15 +20,52 @@ use crate::interface::format_duration;
 use crate::interface::{BoxFuture, DaemonContext, RestartPolicy};
 use crate::util::CatchUnwind;
 
+/// What a supervisor keeps across restarts, boxed: an idle daemon's
+/// supervisor future carries only what its steady state needs.
+struct AcrossRuns {
+    /// A singleton's lease in cluster mode, released once, at the end.
+    lease: Option<LeaseKeeper>,
+    tracker: RestartTracker,
+}
+
+/// A launched instance that signalled ready.
+pub(super) struct Running {
+    /// Cancels this run only (a stop request, a health check giving up).
+    pub(super) cancel: CancellationToken,
+    pub(super) run: Instance,
+    /// A clone of the runner's context, for the health probe it may register.
+    pub(super) ctx: DaemonContext,
+}
+
+/// How launching an instance went.
+enum Launch {
+    Ready(Running),
+    Ended(Exit),
+}
+
 impl DaemonManager {
     /// The supervisor of daemon `i`: runs it until stopped, applying its restart policy.
+    ///
+    /// Every path but the steady one (waiting for dependencies, a lease,
+    /// readiness, a restart's backoff) runs boxed: this future is held by
+    /// every idle daemon, so it carries only a ready instance's watch inline.
     pub(super) async fn supervise(self, i: usize, stop: CancellationToken) {
-        let mut lease = None;
-        self.supervise_holding(i, &stop, &mut lease).await;
-        if let Some(keeper) = lease {
-            // Boxed, as every rare path here: the supervisor's future is held
-            // by every idle daemon, so it carries only the common path inline.
-            Box::pin(keeper.release()).await;
+        let mut kept: Option<Box<AcrossRuns>> = None;
+        while let Some((run_stop, fencing_token)) =
+            Box::pin(self.before_run(i, &stop, &mut kept)).await
+        {
+            let started = Instant::now();
+            let outcome = match Box::pin(self.launch(i, &run_stop, fencing_token)).await {
+                Launch::Ready(running) => self.serve_ready(i, &run_stop, running).await,
+                Launch::Ended(exit) => exit,
+            };
+            let kept = kept.get_or_insert_with(|| self.across_runs(i));
+            if !Box::pin(self.after_run(i, &stop, kept, started, outcome)).await {
+                break;
+            }
+        }
+        if let Some(keeper) = kept.and_then(|k| k.lease) {
+            keeper.release().await;
             self.update(i, |s| {
                 s.leader = None;
                 s.fencing_token = None;
@@ -36,25 +73,31 @@ impl DaemonManager {
         }
     }
 
-    /// [`supervise`](Self::supervise), keeping a singleton's lease in `lease`
-    /// across restarts so that it is released once, at the end.
-    async fn supervise_holding(
+    /// What `i`'s supervisor keeps across restarts, made when first needed.
+    fn across_runs(&self, i: usize) -> Box<AcrossRuns> {
+        let config = self.plan().configs[i].restart_config;
+        Box::new(AcrossRuns {
+            lease: None,
+            tracker: RestartTracker::new(config, i as u64 + 1),
+        })
+    }
+
+    /// Waits for `i`'s dependencies and, for a singleton in cluster mode, its
+    /// lease; the stop signal and fencing token of the next run, `None` if it
+    /// must not run.
+    async fn before_run(
         &self,
         i: usize,
         stop: &CancellationToken,
-        lease: &mut Option<LeaseKeeper>,
-    ) {
-        let stop = stop.clone();
-        let plan = self.plan();
-        let spec = plan.specs[i];
-        let config = &plan.configs[i];
-        let mut tracker = RestartTracker::new(config.restart_config, i as u64 + 1);
+        kept: &mut Option<Box<AcrossRuns>>,
+    ) -> Option<(CancellationToken, Option<u64>)> {
+        let spec = self.plan().specs[i];
         loop {
-            match Box::pin(self.wait_for_dependencies(i, &stop)).await {
+            match self.wait_for_dependencies(i, stop).await {
                 Ok(()) => {}
                 Err(DependencyProblem::Stopped) => {
                     self.update(i, |s| s.state = DaemonState::Stopped);
-                    return;
+                    return None;
                 }
                 Err(DependencyProblem::Down { dependency, error }) => {
                     // Not this daemon's fault: it waits, stopped, for the dependency to be restarted.
@@ -64,125 +107,138 @@ impl DaemonManager {
                         s.stopped_because = Some(dependency);
                         s.last_error = Some(error);
                     });
-                    return;
+                    return None;
                 }
             }
-            let (run_stop, token) = match self.singleton_link(i) {
-                Some(link) => {
-                    if let Some(keeper) = lease.take_if(|k| k.is_lost(&stop)) {
-                        Box::pin(keeper.release()).await;
-                    }
-                    if lease.is_none() {
-                        match Box::pin(self.acquire_lease(i, &link, &stop)).await {
-                            Some(keeper) => *lease = Some(keeper),
-                            None => {
-                                self.update(i, |s| s.state = DaemonState::Stopped);
-                                return;
-                            }
-                        }
-                    }
-                    match lease.as_ref() {
-                        Some(keeper) => (keeper.lost.clone(), Some(keeper.token)),
-                        None => continue,
-                    }
-                }
-                None => (stop.clone(), None),
+            let Some(link) = self.singleton_link(i) else {
+                return Some((stop.clone(), None));
             };
-            let started = Instant::now();
-            let outcome = self.run_instance(i, &run_stop, token).await;
-            if lease.as_ref().is_some_and(|k| k.is_lost(&stop)) {
-                tracing::warn!(
-                    daemon = spec.name,
-                    "stepped down: the lease was lost; standing by"
-                );
-                self.update(i, |s| {
-                    s.state = DaemonState::Standby;
-                    s.leader = None;
-                    s.fencing_token = None;
-                });
-                continue;
+            let kept = kept.get_or_insert_with(|| self.across_runs(i));
+            if let Some(keeper) = kept.lease.take_if(|k| k.is_lost(stop)) {
+                keeper.release().await;
             }
-            let error = match outcome {
-                Exit::Stopped { aborted } => {
-                    if aborted {
-                        tracing::warn!(daemon = spec.name, timeout = ?config.shutdown_timeout, "did not stop in time; aborted");
-                    }
-                    self.update(i, |s| {
-                        s.state = DaemonState::Stopped;
-                        s.aborted = aborted;
-                    });
-                    return;
-                }
-                Exit::Finished(Ok(())) => None,
-                Exit::Finished(Err(error)) => Some(error),
-            };
-            let restart = match config.restart {
-                RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => error.is_some(),
-                RestartPolicy::Never => false,
-            };
-            if !restart {
-                match error {
+            if kept.lease.is_none() {
+                match self.acquire_lease(i, &link, stop).await {
+                    Some(keeper) => kept.lease = Some(keeper),
                     None => {
-                        tracing::info!(daemon = spec.name, "finished");
                         self.update(i, |s| s.state = DaemonState::Stopped);
-                    }
-                    Some(error) => {
-                        tracing::error!(daemon = spec.name, %error, "failed; restart policy is never");
-                        self.fail(i, error).await;
+                        return None;
                     }
                 }
-                return;
             }
-            let failed = error.is_some();
-            let (delay, state) = match tracker.on_exit(started.elapsed(), failed) {
-                RestartDecision::GiveUp { restarts } => {
-                    let stable = format_duration(config.restart_config.stable_after);
-                    let last = error.unwrap_or_else(|| "exited".into());
-                    let error = format!(
-                        "[coord::E0303] failed {} times in a row, each run shorter than {stable} (stable_after), after {restarts} restarts, the limit (max_restarts); staying down until started by hand (last error: {last})",
-                        restarts + 1
-                    );
-                    tracing::error!(daemon = spec.name, %error, "giving up");
-                    self.fail(i, error).await;
-                    return;
-                }
-                RestartDecision::RetryTier { every, restarts } => {
-                    tracing::error!(
-                        daemon = spec.name,
-                        error = ?error,
-                        restarts,
-                        every = %format_duration(every),
-                        "out of restarts; retrying at the slow interval (after_give_up)"
-                    );
-                    (every, DaemonState::Retrying)
-                }
-                RestartDecision::After(delay) => {
-                    tracing::warn!(daemon = spec.name, error = ?error, ?delay, "ended; restarting after backoff");
-                    (delay, DaemonState::Backoff)
-                }
-            };
-            self.update(i, |s| {
-                s.state = state;
-                s.counted_restarts = tracker.counted();
-                s.restarts_total = tracker.total();
-                s.next_restart_at = Some(SystemTime::now() + delay);
-                if error.is_some() {
-                    s.last_error = error;
-                }
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stop.cancelled() => {
-                    self.update(i, |s| {
-                        s.state = DaemonState::Stopped;
-                        s.next_restart_at = None;
-                    });
-                    return;
-                }
+            if let Some(keeper) = &kept.lease {
+                return Some((keeper.lost.clone(), Some(keeper.token)));
             }
-            self.update(i, |s| s.next_restart_at = None);
         }
+    }
+
+    /// After a run of `i` that started at `started` ended with `outcome`:
+    /// records it and applies the restart policy; `true` to run again.
+    async fn after_run(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        kept: &mut AcrossRuns,
+        started: Instant,
+        outcome: Exit,
+    ) -> bool {
+        let plan = self.plan();
+        let spec = plan.specs[i];
+        let config = &plan.configs[i];
+        if kept.lease.as_ref().is_some_and(|k| k.is_lost(stop)) {
+            tracing::warn!(
+                daemon = spec.name,
+                "stepped down: the lease was lost; standing by"
+            );
+            self.update(i, |s| {
+                s.state = DaemonState::Standby;
+                s.leader = None;
+                s.fencing_token = None;
+            });
+            return true;
+        }
+        let error = match outcome {
+            Exit::Stopped { aborted } => {
+                if aborted {
+                    tracing::warn!(daemon = spec.name, timeout = ?config.shutdown_timeout, "did not stop in time; aborted");
+                }
+                self.update(i, |s| {
+                    s.state = DaemonState::Stopped;
+                    s.aborted = aborted;
+                });
+                return false;
+            }
+            Exit::Finished(Ok(())) => None,
+            Exit::Finished(Err(error)) => Some(error),
+        };
+        let restart = match config.restart {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => error.is_some(),
+            RestartPolicy::Never => false,
+        };
+        if !restart {
+            match error {
+                None => {
+                    tracing::info!(daemon = spec.name, "finished");
+                    self.update(i, |s| s.state = DaemonState::Stopped);
+                }
+                Some(error) => {
+                    tracing::error!(daemon = spec.name, %error, "failed; restart policy is never");
+                    self.fail(i, error).await;
+                }
+            }
+            return false;
+        }
+        let failed = error.is_some();
+        let tracker = &mut kept.tracker;
+        let (delay, state) = match tracker.on_exit(started.elapsed(), failed) {
+            RestartDecision::GiveUp { restarts } => {
+                let stable = format_duration(config.restart_config.stable_after);
+                let last = error.unwrap_or_else(|| "exited".into());
+                let error = format!(
+                    "[coord::E0303] failed {} times in a row, each run shorter than {stable} (stable_after), after {restarts} restarts, the limit (max_restarts); staying down until started by hand (last error: {last})",
+                    restarts + 1
+                );
+                tracing::error!(daemon = spec.name, %error, "giving up");
+                self.fail(i, error).await;
+                return false;
+            }
+            RestartDecision::RetryTier { every, restarts } => {
+                tracing::error!(
+                    daemon = spec.name,
+                    error = ?error,
+                    restarts,
+                    every = %format_duration(every),
+                    "out of restarts; retrying at the slow interval (after_give_up)"
+                );
+                (every, DaemonState::Retrying)
+            }
+            RestartDecision::After(delay) => {
+                tracing::warn!(daemon = spec.name, error = ?error, ?delay, "ended; restarting after backoff");
+                (delay, DaemonState::Backoff)
+            }
+        };
+        self.update(i, |s| {
+            s.state = state;
+            s.counted_restarts = tracker.counted();
+            s.restarts_total = tracker.total();
+            s.next_restart_at = Some(SystemTime::now() + delay);
+            if error.is_some() {
+                s.last_error = error;
+            }
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.cancelled() => {
+                self.update(i, |s| {
+                    s.state = DaemonState::Stopped;
+                    s.next_restart_at = None;
+                });
+                return false;
+            }
+        }
+        self.update(i, |s| s.next_restart_at = None);
+        true
     }
 
     /// Marks `i` failed for good and stops its dependents; a critical one
@@ -220,13 +276,14 @@ impl DaemonManager {
         }
     }
 
-    /// Runs one instance of daemon `i` until it ends or is stopped.
-    pub(super) async fn run_instance(
+    /// Launches an instance of daemon `i` and waits until it is ready, ends
+    /// or is stopped.
+    async fn launch(
         &self,
         i: usize,
         stop: &CancellationToken,
         fencing_token: Option<u64>,
-    ) -> Exit {
+    ) -> Launch {
         let plan = self.plan();
         let spec = plan.specs[i];
         let config = &plan.configs[i];
@@ -252,26 +309,23 @@ impl DaemonManager {
         let probe_ctx = ctx.clone();
         let mut run = CatchUnwind(plan.run(i, ctx));
 
-        let mut stopped = std::pin::pin!(stop.cancelled());
-
         // Most runners signal ready on their first poll: poll once before
         // arming the readiness deadline, so they never pay for a timer.
         let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut run).poll(cx))).await;
         if let Poll::Ready(result) = first {
-            return Exit::finished(result);
+            return Launch::Ended(Exit::finished(result));
         }
         if ready.is_ready() {
             self.mark_ready(i);
         } else {
             // Until ready: the runner, a stop request, the ready signal, and the
             // deadline past which the run is cancelled and counts as failed.
-            let mut signalled = Box::pin(ready.wait());
-            let deadline = Box::pin(tokio::time::sleep(config.ready_timeout));
+            let deadline = tokio::time::sleep(config.ready_timeout);
             tokio::select! {
                 biased;
-                result = &mut run => return Exit::finished(result),
-                _ = &mut stopped => return Box::pin(self.stop_instance(i, &cancel, &mut run)).await,
-                is_ready = &mut signalled => {
+                result = &mut run => return Launch::Ended(Exit::finished(result)),
+                _ = stop.cancelled() => return Launch::Ended(self.stop_instance(i, &cancel, &mut run).await),
+                is_ready = ready.wait() => {
                     if is_ready {
                         self.mark_ready(i);
                     }
@@ -279,16 +333,18 @@ impl DaemonManager {
                 () = deadline => {
                     let waited = format_duration(config.ready_timeout);
                     tracing::error!(daemon = spec.name, %waited, "did not signal ready in time; cancelling this run");
-                    Box::pin(self.stop_instance(i, &cancel, &mut run)).await;
-                    return Exit::Finished(Err(format!(
+                    self.stop_instance(i, &cancel, &mut run).await;
+                    return Launch::Ended(Exit::Finished(Err(format!(
                         "[coord::E0305] did not signal ready within {waited} (ready_timeout); the run was cancelled"
-                    )));
+                    ))));
                 }
             }
         }
-
-        self.serve_ready(i, &cancel, &mut run, &mut stopped, probe_ctx)
-            .await
+        Launch::Ready(Running {
+            cancel,
+            run,
+            ctx: probe_ctx,
+        })
     }
 
     pub(super) fn mark_ready(&self, i: usize) {

@@ -433,6 +433,17 @@ impl<D: ?Sized> DaemonContext<D> {
         self.inner.health_registered.notify_one();
     }
 
+    /// Completes once a health probe is registered (without taking it).
+    pub(crate) async fn health_probe_registered(&self) {
+        loop {
+            let notified = self.inner.health_registered.notified();
+            if util::lock(&self.inner.health).is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits for a health probe to be registered, and takes it.
     pub(crate) async fn take_health_probe(&self) -> HealthProbe {
         loop {
