@@ -25,7 +25,7 @@ impl DaemonContext {
         coordination: Option<Coordination>,
     ) -> (Self, ReadyWatch) {
         let service = coordination.map(|c| Arc::new(c) as _);
-        Self::in_service(name, cancel, config, service, None)
+        Self::in_service(name, cancel, Arc::new(config), service, None)
     }
 }
 

@@ -217,7 +217,9 @@ impl DaemonManager {
     /// config file and the builder's, in that order.
     pub fn daemon_config(&self, daemon: impl DaemonRef) -> Result<DaemonConfig, UnknownName> {
         let plan = self.plan();
-        Ok(plan.configs[plan.index(daemon.daemon_name())?].clone())
+        Ok(DaemonConfig::clone(
+            &plan.configs[plan.index(daemon.daemon_name())?],
+        ))
     }
 
     /// Waits until one daemon's status satisfies `condition`, and returns it.

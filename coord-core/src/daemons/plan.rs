@@ -26,7 +26,8 @@ pub(crate) struct DaemonPlan {
     pub(super) dependents: Vec<Vec<usize>>,
     /// Indices by level, declaration order within a level.
     pub(super) levels: Vec<Vec<usize>>,
-    pub(super) configs: Vec<DaemonConfig>,
+    /// Shared with each run's context rather than copied into it.
+    pub(super) configs: Vec<Arc<DaemonConfig>>,
     pub(super) profiles: Vec<(String, Vec<usize>)>,
     pub(super) missing_dependency: MissingDependency,
     pub(super) shutdown_bound: Duration,
@@ -249,7 +250,12 @@ impl DaemonPlan {
             soft_deps,
             dependents,
             levels,
-            configs,
+            // Not `collect`: it would reuse the buffer sized for whole configs.
+            configs: {
+                let mut shared = Vec::with_capacity(configs.len());
+                shared.extend(configs.into_iter().map(Arc::new));
+                shared
+            },
             profiles,
             missing_dependency: settings.missing_dependency,
             shutdown_bound: settings.shutdown_bound,

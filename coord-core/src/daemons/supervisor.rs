@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::SystemTime;
 
@@ -293,7 +294,7 @@ impl DaemonManager {
         let (ctx, mut ready) = DaemonContext::in_service(
             spec.name,
             cancel.clone(),
-            config.clone(),
+            Arc::clone(config),
             self.inner.service.service(),
             fencing_token,
         );

@@ -289,7 +289,7 @@ struct ContextInner {
     name: &'static str,
     cancel: CancellationToken,
     ready: Arc<ReadySignal>,
-    config: DaemonConfig,
+    config: Arc<DaemonConfig>,
     /// The service the daemon runs in (the `Coordination` handle), erased:
     /// the handle composes daemons, so this contract cannot name it. Its
     /// methods on `DaemonContext` live with the handle.
@@ -356,14 +356,14 @@ impl ReadyWatch {
 impl DaemonContext {
     /// A context for the daemon `name`, cancelled through `cancel`.
     pub fn new(name: &'static str, cancel: CancellationToken) -> (Self, ReadyWatch) {
-        Self::in_service(name, cancel, DaemonConfig::default(), None, None)
+        Self::in_service(name, cancel, Arc::default(), None, None)
     }
 
     /// A context with the daemon's config and the service it runs in.
     pub(crate) fn in_service(
         name: &'static str,
         cancel: CancellationToken,
-        config: DaemonConfig,
+        config: Arc<DaemonConfig>,
         service: Option<Service>,
         fencing_token: Option<u64>,
     ) -> (Self, ReadyWatch) {
