@@ -21,9 +21,9 @@ use crate::registry::{
 pub(crate) struct DaemonPlan {
     pub(super) specs: Vec<&'static DaemonSpec>,
     pub(super) position: HashMap<&'static str, usize>,
-    pub(super) deps: Vec<Vec<usize>>,
-    pub(super) soft_deps: Vec<Vec<usize>>,
-    pub(super) dependents: Vec<Vec<usize>>,
+    pub(super) deps: Edges,
+    pub(super) soft_deps: Edges,
+    pub(super) dependents: Edges,
     /// Indices by level, declaration order within a level.
     pub(super) levels: Vec<Vec<usize>>,
     /// Shared with each run's context rather than copied into it.
@@ -35,6 +35,37 @@ pub(crate) struct DaemonPlan {
     pub(super) dropped_soft_edges: Vec<DroppedSoftEdge>,
     /// Runners that replace a daemon's own, by position.
     pub(super) runners: Vec<Option<RunnerOverride>>,
+}
+
+/// Each daemon's neighbours along one kind of edge, `edges[i]` a slice:
+/// one buffer for all of them rather than a vector per daemon (most daemons
+/// have few or none, and a plan is read on every start and stop).
+#[derive(Debug, Default)]
+pub(super) struct Edges {
+    /// Where daemon `i`'s neighbours begin in `targets`; one more entry than daemons.
+    starts: Vec<usize>,
+    targets: Vec<usize>,
+}
+
+impl Edges {
+    fn new(lists: &[Vec<usize>]) -> Self {
+        let mut starts = Vec::with_capacity(lists.len() + 1);
+        let mut targets = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        starts.push(0);
+        for list in lists {
+            targets.extend_from_slice(list);
+            starts.push(targets.len());
+        }
+        Self { starts, targets }
+    }
+}
+
+impl std::ops::Index<usize> for Edges {
+    type Output = [usize];
+
+    fn index(&self, i: usize) -> &[usize] {
+        &self.targets[self.starts[i]..self.starts[i + 1]]
+    }
 }
 
 /// The daemon half of `CoordinationBuilder`'s settings.
@@ -246,9 +277,9 @@ impl DaemonPlan {
         Ok(Self {
             specs,
             position,
-            deps,
-            soft_deps,
-            dependents,
+            deps: Edges::new(&deps),
+            soft_deps: Edges::new(&soft_deps),
+            dependents: Edges::new(&dependents),
             levels,
             // Not `collect`: it would reuse the buffer sized for whole configs.
             configs: {

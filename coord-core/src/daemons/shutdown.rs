@@ -113,7 +113,7 @@ impl DaemonManager {
     pub(super) async fn stop_dependents(&self, i: usize) -> Vec<usize> {
         let plan = self.plan();
         let mut dependents = Vec::new();
-        let mut stack = plan.dependents[i].clone();
+        let mut stack = plan.dependents[i].to_vec();
         while let Some(d) = stack.pop() {
             if !dependents.contains(&d) {
                 dependents.push(d);

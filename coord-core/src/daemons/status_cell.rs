@@ -65,6 +65,17 @@ impl DaemonManager {
     /// are written quietly, because waking every watcher costs more than the
     /// rest of a start (measured: it was the top entry of the start profile).
     pub(super) fn update(&self, i: usize, change: impl FnOnce(&mut DaemonStatus)) {
+        self.update_at(i, None, change);
+    }
+
+    /// [`update`](Self::update), stamping a state change with `at` (a time
+    /// the change also records) rather than reading the clock again.
+    pub(super) fn update_at(
+        &self,
+        i: usize,
+        at: Option<SystemTime>,
+        change: impl FnOnce(&mut DaemonStatus),
+    ) {
         // Built only when someone listens: most managers have no observer.
         let observed = self
             .inner
@@ -79,7 +90,7 @@ impl DaemonManager {
             let had_error = status.last_error.is_some();
             change(status);
             if status.state != state {
-                status.since = SystemTime::now();
+                status.since = at.unwrap_or_else(SystemTime::now);
                 if observed {
                     transition = Some(DaemonTransition {
                         name: status.name,

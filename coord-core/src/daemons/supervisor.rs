@@ -298,12 +298,14 @@ impl DaemonManager {
             self.inner.service.service(),
             fencing_token,
         );
-        self.update(i, |s| {
+        let now = SystemTime::now();
+        self.update_at(i, Some(now), |s| {
             s.state = DaemonState::Running;
-            s.waiting_on.clear();
+            // Freed rather than cleared: it is not needed again until a restart.
+            s.waiting_on = Vec::new();
             s.aborted = false;
             s.blocked = false;
-            s.started_at = Some(SystemTime::now());
+            s.started_at = Some(now);
             s.ready_at = None;
         });
         tracing::debug!(daemon = spec.name, "running");
@@ -350,9 +352,10 @@ impl DaemonManager {
 
     pub(super) fn mark_ready(&self, i: usize) {
         tracing::info!(daemon = self.plan().specs[i].name, "ready");
-        self.update(i, |s| {
+        let now = SystemTime::now();
+        self.update_at(i, Some(now), |s| {
             s.state = DaemonState::Ready;
-            s.ready_at = Some(SystemTime::now());
+            s.ready_at = Some(now);
         });
     }
 

@@ -39,21 +39,27 @@ impl DaemonManager {
             loop {
                 // The dependency's own supervisor times its readiness from when it
                 // runs, so time spent waiting on its own dependencies does not count.
-                let status = tokio::select! {
-                    status = cell.wait(|s| (s.state.is_ready() || down(s) || restarting(s)).then(|| s.clone())) => status,
+                // Only a hard dependency that is down needs more than the
+                // outcome: its error, copied then and only then.
+                let outcome = tokio::select! {
+                    outcome = cell.wait(|s| {
+                        if hard && down(s) {
+                            Some(Err(format!(
+                                "[coord::E0304] dependency '{dependency}' is {}: {}",
+                                s.state,
+                                s.last_error.as_deref().unwrap_or("no error recorded")
+                            )))
+                        } else {
+                            (s.state.is_ready() || down(s) || restarting(s)).then(|| Ok(restarting(s)))
+                        }
+                    }) => outcome,
                     _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
                 };
-                if hard && down(&status) {
-                    return Err(DependencyProblem::Down {
-                        dependency,
-                        error: format!(
-                            "[coord::E0304] dependency '{dependency}' is {}: {}",
-                            status.state,
-                            status.last_error.as_deref().unwrap_or("no error recorded")
-                        ),
-                    });
-                }
-                if !hard || !restarting(&status) {
+                let restarting_now = match outcome {
+                    Ok(restarting_now) => restarting_now,
+                    Err(error) => return Err(DependencyProblem::Down { dependency, error }),
+                };
+                if !hard || !restarting_now {
                     break;
                 }
                 // It comes back by itself: keep waiting, and let a start
@@ -64,8 +70,10 @@ impl DaemonManager {
                     _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
                 }
             }
-            self.update(i, |s| s.blocked = false);
-            self.update(i, |s| s.waiting_on.retain(|w| *w != dependency));
+            self.update(i, |s| {
+                s.blocked = false;
+                s.waiting_on.retain(|w| *w != dependency);
+            });
         }
         Ok(())
     }
