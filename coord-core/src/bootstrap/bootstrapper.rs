@@ -61,9 +61,11 @@ impl Bootstrapper {
     /// Nothing initialised yet.
     pub(crate) fn new(plan: CoordinatorPlan) -> Self {
         let records = vec![Record::pending(); plan.specs.len()];
+        // Sized for the plan: bootstrap then never rehashes it.
+        let instances = Arc::new(Instances::with_capacity(plan.specs.len()));
         Self {
             plan,
-            instances: Arc::new(Instances::new()),
+            instances,
             records: Mutex::new(records),
             operations: tokio::sync::Mutex::new(()),
         }

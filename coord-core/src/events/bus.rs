@@ -27,13 +27,12 @@ use super::handling::with_handling;
 use super::latency::{HandlerLatency, Latency};
 use super::observer::{EventObserver, observed};
 use super::topic::{
-    Handler, Prepared, Subscriber, SubscriberShared, Topic, TopicEntry, TypeIdHash, Work,
-    downcast_topic,
+    Handler, Prepared, Subscriber, SubscriberShared, Topic, TopicEntry, Work, downcast_topic,
 };
 use super::worker::{deliver, retry_for};
 use crate::error::BoxError;
 use crate::interface::Scope;
-use crate::util;
+use crate::util::{self, TypeIdHash};
 
 /// Settings of an event bus.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,7 +12,7 @@ use super::daemon::{Service, ServiceLink};
 use super::node::CoordNodeRef;
 use crate::error::BoxError;
 use crate::location::Location;
-use crate::util;
+use crate::util::{self, TypeIdHash};
 
 /// An initialised coordinator, erased.
 pub type AnyCoordinator = Arc<dyn Any + Send + Sync>;
@@ -96,7 +96,7 @@ pub struct Instances {
 #[derive(Default)]
 struct InstanceMaps {
     by_name: HashMap<&'static str, (TypeId, AnyCoordinator)>,
-    by_type: HashMap<TypeId, AnyCoordinator>,
+    by_type: HashMap<TypeId, AnyCoordinator, TypeIdHash>,
 }
 
 impl std::fmt::Debug for Instances {
@@ -110,6 +110,17 @@ impl Instances {
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty set with room for `coordinators` without growing.
+    pub fn with_capacity(coordinators: usize) -> Self {
+        Self {
+            maps: RwLock::new(InstanceMaps {
+                by_name: HashMap::with_capacity(coordinators),
+                by_type: HashMap::with_capacity_and_hasher(coordinators, TypeIdHash),
+            }),
+            service: std::sync::OnceLock::new(),
+        }
     }
 
     // Each update is one insert or remove, so a panic elsewhere cannot leave
