@@ -33,7 +33,7 @@ impl DaemonManager {
             tokio::select! {
                 biased;
                 result = &mut run => return Exit::finished(result),
-                _ = &mut stopped => return Box::pin(self.stop_instance(i, &cancel, &mut run)).await,
+                _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
                 () = ctx.health_probe_registered() => {}
             }
         }

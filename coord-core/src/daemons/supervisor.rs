@@ -60,6 +60,16 @@ impl DaemonManager {
                 Launch::Ready(running) => self.serve_ready(i, &run_stop, running).await,
                 Launch::Ended(exit) => exit,
             };
+            // A stop is how most supervisors end: recorded here, without a
+            // box, unless a lost lease makes it a step down.
+            let lease_lost = kept
+                .as_ref()
+                .and_then(|k| k.lease.as_ref())
+                .is_some_and(|lease| lease.is_lost(&stop));
+            if let (Exit::Stopped { aborted }, false) = (&outcome, lease_lost) {
+                self.record_stopped(i, *aborted);
+                break;
+            }
             let kept = kept.get_or_insert_with(|| self.across_runs(i));
             if !Box::pin(self.after_run(i, &stop, kept, started, outcome)).await {
                 break;
@@ -72,6 +82,23 @@ impl DaemonManager {
                 s.fencing_token = None;
             });
         }
+    }
+
+    /// Records that a run of `i` was stopped on request (`aborted` if it
+    /// had to be dropped after its shutdown timeout).
+    fn record_stopped(&self, i: usize, aborted: bool) {
+        if aborted {
+            let timeout = self.plan().configs[i].shutdown_timeout;
+            tracing::warn!(
+                daemon = self.plan().specs[i].name,
+                ?timeout,
+                "did not stop in time; aborted"
+            );
+        }
+        self.update(i, |s| {
+            s.state = DaemonState::Stopped;
+            s.aborted = aborted;
+        });
     }
 
     /// What `i`'s supervisor keeps across restarts, made when first needed.
@@ -160,13 +187,7 @@ impl DaemonManager {
         }
         let error = match outcome {
             Exit::Stopped { aborted } => {
-                if aborted {
-                    tracing::warn!(daemon = spec.name, timeout = ?config.shutdown_timeout, "did not stop in time; aborted");
-                }
-                self.update(i, |s| {
-                    s.state = DaemonState::Stopped;
-                    s.aborted = aborted;
-                });
+                self.record_stopped(i, aborted);
                 return false;
             }
             Exit::Finished(Ok(())) => None,
