@@ -18,7 +18,7 @@ use super::status::{CriticalFailure, DaemonState};
 use super::waits::DependencyProblem;
 use crate::error::BoxError;
 use crate::interface::format_duration;
-use crate::interface::{BoxFuture, DaemonContext, RestartPolicy};
+use crate::interface::{BoxFuture, DaemonContext, ReadyWatch, RestartPolicy};
 use crate::util::CatchUnwind;
 
 /// What a supervisor keeps across restarts, boxed: an idle daemon's
@@ -52,11 +52,17 @@ impl DaemonManager {
     /// every idle daemon, so it carries only a ready instance's watch inline.
     pub(super) async fn supervise(self, i: usize, stop: CancellationToken) {
         let mut kept: Option<Box<AcrossRuns>> = None;
-        while let Some((run_stop, fencing_token)) =
-            Box::pin(self.before_run(i, &stop, &mut kept)).await
-        {
+        loop {
+            let next = if self.may_run_now(i) {
+                Some((stop.clone(), None))
+            } else {
+                Box::pin(self.before_run(i, &stop, &mut kept)).await
+            };
+            let Some((run_stop, fencing_token)) = next else {
+                break;
+            };
             let started = Instant::now();
-            let outcome = match Box::pin(self.launch(i, &run_stop, fencing_token)).await {
+            let outcome = match self.launch(i, &run_stop, fencing_token).await {
                 Launch::Ready(running) => self.serve_ready(i, &run_stop, running).await,
                 Launch::Ended(exit) => exit,
             };
@@ -108,6 +114,18 @@ impl DaemonManager {
             lease: None,
             tracker: RestartTracker::new(config, i as u64 + 1),
         })
+    }
+
+    /// Whether `i` may run at once: not a singleton in cluster mode, and
+    /// nothing it depends on to wait for (then no boxed wait is made).
+    fn may_run_now(&self, i: usize) -> bool {
+        let plan = self.plan();
+        let settled = |d: usize, hard: bool| {
+            self.inner.slots[d].status.read(|s| s.state.is_ready()) || (!hard && !self.is_active(d))
+        };
+        self.singleton_link(i).is_none()
+            && plan.deps[i].iter().all(|&d| settled(d, true))
+            && plan.soft_deps[i].iter().all(|&d| settled(d, false))
     }
 
     /// Waits for `i`'s dependencies and, for a singleton in cluster mode, its
@@ -299,7 +317,8 @@ impl DaemonManager {
     }
 
     /// Launches an instance of daemon `i` and waits until it is ready, ends
-    /// or is stopped.
+    /// or is stopped; only a runner not ready on its first poll makes the
+    /// (boxed) wait.
     async fn launch(
         &self,
         i: usize,
@@ -312,7 +331,7 @@ impl DaemonManager {
         // Its own token rather than a child of `stop` (cheaper to make): cancelled
         // here on a stop request, or on its own when its health check gives up.
         let cancel = CancellationToken::new();
-        let (ctx, mut ready) = DaemonContext::in_service(
+        let (ctx, ready) = DaemonContext::in_service(
             spec.name,
             cancel.clone(),
             Arc::clone(config),
@@ -341,34 +360,51 @@ impl DaemonManager {
         }
         if ready.is_ready() {
             self.mark_ready(i);
-        } else {
-            // Until ready: the runner, a stop request, the ready signal, and the
-            // deadline past which the run is cancelled and counts as failed.
-            let deadline = tokio::time::sleep(config.ready_timeout);
-            tokio::select! {
-                biased;
-                result = &mut run => return Launch::Ended(Exit::finished(result)),
-                _ = stop.cancelled() => return Launch::Ended(self.stop_instance(i, &cancel, &mut run).await),
-                is_ready = ready.wait() => {
-                    if is_ready {
-                        self.mark_ready(i);
-                    }
-                }
-                () = deadline => {
-                    let waited = format_duration(config.ready_timeout);
-                    tracing::error!(daemon = spec.name, %waited, "did not signal ready in time; cancelling this run");
-                    self.stop_instance(i, &cancel, &mut run).await;
-                    return Launch::Ended(Exit::Finished(Err(format!(
-                        "[coord::E0305] did not signal ready within {waited} (ready_timeout); the run was cancelled"
-                    ))));
-                }
-            }
+        } else if let Some(exit) =
+            Box::pin(self.wait_until_ready(i, stop, &cancel, &mut run, ready)).await
+        {
+            return Launch::Ended(exit);
         }
         Launch::Ready(Running {
             cancel,
             run,
             ctx: probe_ctx,
         })
+    }
+
+    /// Until a launched instance of `i` is ready: its runner, a stop request,
+    /// the ready signal, and the deadline past which the run is cancelled
+    /// and counts as failed. How the run ended, if it did not become ready.
+    async fn wait_until_ready(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        cancel: &CancellationToken,
+        run: &mut Instance,
+        mut ready: ReadyWatch,
+    ) -> Option<Exit> {
+        let plan = self.plan();
+        let config = &plan.configs[i];
+        let deadline = tokio::time::sleep(config.ready_timeout);
+        tokio::select! {
+            biased;
+            result = &mut *run => Some(Exit::finished(result)),
+            _ = stop.cancelled() => Some(self.stop_instance(i, cancel, run).await),
+            is_ready = ready.wait() => {
+                if is_ready {
+                    self.mark_ready(i);
+                }
+                None
+            }
+            () = deadline => {
+                let waited = format_duration(config.ready_timeout);
+                tracing::error!(daemon = plan.specs[i].name, %waited, "did not signal ready in time; cancelling this run");
+                self.stop_instance(i, cancel, run).await;
+                Some(Exit::Finished(Err(format!(
+                    "[coord::E0305] did not signal ready within {waited} (ready_timeout); the run was cancelled"
+                ))))
+            }
+        }
     }
 
     pub(super) fn mark_ready(&self, i: usize) {

@@ -15,6 +15,8 @@ impl DaemonManager {
         stop: &CancellationToken,
     ) -> Result<(), DependencyProblem> {
         let plan = self.plan();
+        // One registration with the stop signal for every wait below, not one each.
+        let mut stopped = std::pin::pin!(stop.cancelled());
         for (&d, hard) in plan.deps[i]
             .iter()
             .map(|d| (d, true))
@@ -53,7 +55,7 @@ impl DaemonManager {
                             (s.state.is_ready() || down(s) || restarting(s)).then(|| Ok(restarting(s)))
                         }
                     }) => outcome,
-                    _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
+                    _ = &mut stopped => return Err(DependencyProblem::Stopped),
                 };
                 let restarting_now = match outcome {
                     Ok(restarting_now) => restarting_now,
@@ -67,7 +69,7 @@ impl DaemonManager {
                 self.update(i, |s| s.blocked = true);
                 tokio::select! {
                     () = cell.wait(|s| (!restarting(s)).then_some(())) => {}
-                    _ = stop.cancelled() => return Err(DependencyProblem::Stopped),
+                    _ = &mut stopped => return Err(DependencyProblem::Stopped),
                 }
             }
             self.update(i, |s| {
