@@ -378,7 +378,11 @@ impl EventBus {
             return None;
         }
         let envelope = self.envelope(event, source);
-        self.observe_published(Arc::clone(&envelope));
+        // Checked here, not in `observe_published`: without an observer a
+        // publish must not pay for cloning and dropping the envelope's Arc.
+        if self.inner.observer.get().is_some() {
+            self.observe_published(Arc::clone(&envelope));
+        }
         Some((topic, envelope))
     }
 

@@ -94,6 +94,9 @@ pub(super) async fn deliver<E: Event>(topic: &Topic<E>, envelope: &Arc<Envelope<
             .fetch_add(delivered, Ordering::Relaxed);
     }
     topic.counts.published.fetch_add(1, Ordering::Relaxed);
+    if queued.is_empty() {
+        return;
+    }
     for (subscriber, work) in queued {
         let sent = match subscriber.queue() {
             Some(queue) => queue.send(work).await.is_ok(),
