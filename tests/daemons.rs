@@ -29,6 +29,10 @@ struct Script {
     ignore_cancel: bool,
     /// Health checks from this run on fail.
     unhealthy_from_run: Option<usize>,
+    /// Health checks of runs below this fail.
+    unhealthy_runs: usize,
+    /// Runs below this cancel their own token once ready, and end on it.
+    self_cancel_runs: usize,
     /// Every run fails this long after it signalled ready.
     crash_after: Option<Duration>,
 }
@@ -119,8 +123,9 @@ fn scripted(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
             log(name, "fail");
             return Err(format!("{name} failed on run {run}").into());
         }
-        if let Some(from) = script.unhealthy_from_run {
-            let unhealthy = run >= from;
+        if script.unhealthy_from_run.is_some() || script.unhealthy_runs > 0 {
+            let unhealthy = script.unhealthy_from_run.is_some_and(|from| run >= from)
+                || run < script.unhealthy_runs;
             ctx.set_health_probe(Duration::from_secs(1), 3, move || async move {
                 if unhealthy {
                     Err("queue depth over limit".into())
@@ -141,6 +146,9 @@ fn scripted(ctx: DaemonContext) -> BoxFuture<'static, Result<(), BoxError>> {
                 }
                 () = ctx.cancelled() => return Ok(()),
             }
+        }
+        if run < script.self_cancel_runs {
+            ctx.cancellation_token().cancel();
         }
         if script.ignore_cancel {
             std::future::pending::<()>().await;
@@ -859,6 +867,73 @@ async fn a_failing_health_probe_degrades_then_restarts_the_daemon() {
     assert_eq!(
         status.last_error.as_deref(),
         Some("[coord::E0306] health check failed 3 times in a row: queue depth over limit")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runner_that_cancels_its_own_token_has_finished_and_its_policy_applies() {
+    script(
+        "sc_worker",
+        Script {
+            self_cancel_runs: 1,
+            ..Script::default()
+        },
+    );
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([daemon("sc_worker", &[], &[])])
+        .default_daemon_config(exact_config())
+        .restart_policy("sc_worker", RestartPolicy::Always)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    manager.start("sc_worker").await.expect("known");
+    // Nobody asked it to stop: its run finished, and `always` runs it again.
+    let status = manager
+        .wait_for("sc_worker", |s| s.restarts_total == 1 && s.state.is_ready())
+        .await
+        .expect("known");
+    assert_eq!(status.last_error, None);
+    assert_eq!(times("sc_worker", "start").len(), 2);
+    // The second run still stops when asked.
+    let report = manager.shutdown().await;
+    assert_eq!(report.stopped, ["sc_worker"]);
+    assert!(report.aborted.is_empty(), "{report:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemon_restarted_by_its_health_check_still_stops_when_asked() {
+    script(
+        "hr_worker",
+        Script {
+            unhealthy_runs: 1,
+            ..Script::default()
+        },
+    );
+    let manager = coordination(vec![daemon("hr_worker", &[], &[])]).start_daemon_manager();
+    manager.start("hr_worker").await.expect("known");
+    // Its first run fails three checks and is cancelled by the supervisor;
+    // the second is healthy.
+    manager
+        .wait_for("hr_worker", |s| s.restarts_total == 1 && s.state.is_ready())
+        .await
+        .expect("known");
+    let asked = Instant::now();
+    let report = manager.shutdown().await;
+    // Stopped at once by the request, not aborted at the shutdown bound:
+    // cancelling the failed run did not leave shutdown holding a spent signal.
+    assert_eq!(asked.elapsed(), Duration::ZERO);
+    assert_eq!(report.stopped, ["hr_worker"]);
+    assert!(report.aborted.is_empty(), "{report:?}");
+    assert_eq!(
+        times("hr_worker", "stop").len(),
+        2,
+        "both runs saw their cancellation"
+    );
+    let stopped = manager.daemon_status("hr_worker").expect("known");
+    assert_eq!(
+        (stopped.state, stopped.aborted),
+        (DaemonState::Stopped, false)
     );
 }
 

@@ -31,9 +31,11 @@ impl DaemonManager {
         let mut stopped = std::pin::pin!(stop.cancelled());
         if self.plan().configs[i].health.is_none() {
             tokio::select! {
+                // A stop request first: the runner may share its token and
+                // end on it in this same wake-up, which is a stop, not a finish.
                 biased;
-                result = &mut run => return Exit::finished(result),
                 _ = &mut stopped => return self.stop_instance(i, &cancel, &mut run).await,
+                result = &mut run => return Exit::finished(result),
                 () = ctx.health_probe_registered() => {}
             }
         }
@@ -71,8 +73,8 @@ impl DaemonManager {
         loop {
             tokio::select! {
                 biased;
-                result = &mut *run => return Exit::finished(result),
                 _ = &mut *stopped => return Box::pin(self.stop_instance(i, cancel, run)).await,
+                result = &mut *run => return Exit::finished(result),
                 probe = &mut registration => {
                     let first_check = Box::pin(tokio::time::sleep(probe.interval));
                     health = Some((probe, first_check));

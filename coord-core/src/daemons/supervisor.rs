@@ -19,7 +19,7 @@ use super::waits::DependencyProblem;
 use crate::error::BoxError;
 use crate::interface::format_duration;
 use crate::interface::{BoxFuture, DaemonContext, ReadyWatch, RestartPolicy};
-use crate::util::CatchUnwind;
+use crate::util::{CatchUnwind, lock};
 
 /// What a supervisor keeps across restarts, boxed: an idle daemon's
 /// supervisor future carries only what its steady state needs.
@@ -51,6 +51,7 @@ impl DaemonManager {
     /// readiness, a restart's backoff) runs boxed: this future is held by
     /// every idle daemon, so it carries only a ready instance's watch inline.
     pub(super) async fn supervise(self, i: usize, stop: CancellationToken) {
+        let mut stop = stop;
         let mut kept: Option<Box<AcrossRuns>> = None;
         loop {
             let next = if self.may_run_now(i) {
@@ -62,10 +63,24 @@ impl DaemonManager {
                 break;
             };
             let started = Instant::now();
-            let outcome = match self.launch(i, &run_stop, fencing_token).await {
+            let mut outcome = match self.launch(i, &run_stop, fencing_token).await {
                 Launch::Ready(running) => self.serve_ready(i, &run_stop, running).await,
                 Launch::Ended(exit) => exit,
             };
+            // A run that shared the stop token and was cancelled on its own
+            // (readiness deadline, failed health checks) cancelled that token
+            // too: unless a stop was requested, go on with a fresh one.
+            if fencing_token.is_none()
+                && stop.is_cancelled()
+                && let Some(fresh) = self.renew_stop(i)
+            {
+                stop = fresh;
+                // Nobody asked this daemon to stop (its runner cancelled its
+                // own token): a run that ended on that is a run that finished.
+                if let Exit::Stopped { .. } = outcome {
+                    outcome = Exit::Finished(Ok(()));
+                }
+            }
             // A stop is how most supervisors end: recorded here, without a
             // box, unless a lost lease makes it a step down.
             let lease_lost = kept
@@ -88,6 +103,16 @@ impl DaemonManager {
                 s.fencing_token = None;
             });
         }
+    }
+
+    /// A fresh stop token for `i`'s supervisor, put where a stop request
+    /// finds it; `None` if a stop was requested (every request takes the
+    /// supervisor out of its slot before cancelling its token).
+    fn renew_stop(&self, i: usize) -> Option<CancellationToken> {
+        let mut slot = lock(&self.inner.slots[i].supervisor);
+        let supervisor = slot.as_mut()?;
+        supervisor.stop = CancellationToken::new();
+        Some(supervisor.stop.clone())
     }
 
     /// Records that a run of `i` was stopped on request (`aborted` if it
@@ -328,9 +353,15 @@ impl DaemonManager {
         let plan = self.plan();
         let spec = plan.specs[i];
         let config = &plan.configs[i];
-        // Its own token rather than a child of `stop` (cheaper to make): cancelled
-        // here on a stop request, or on its own when its health check gives up.
-        let cancel = CancellationToken::new();
+        // What the runner sees cancelled. A singleton's run has its own token,
+        // as its stop signal is the lease (lost, or the daemon stopped). Any
+        // other run shares the supervisor's stop token rather than making one
+        // per run: when the supervisor cancels a run on its own, it renews
+        // its token (`renew_stop`).
+        let cancel = match fencing_token {
+            Some(_) => CancellationToken::new(),
+            None => stop.clone(),
+        };
         let (ctx, ready) = DaemonContext::in_service(
             spec.name,
             cancel.clone(),
@@ -387,9 +418,10 @@ impl DaemonManager {
         let config = &plan.configs[i];
         let deadline = tokio::time::sleep(config.ready_timeout);
         tokio::select! {
+            // A stop request first, as in `serve_ready`.
             biased;
-            result = &mut *run => Some(Exit::finished(result)),
             _ = stop.cancelled() => Some(self.stop_instance(i, cancel, run).await),
+            result = &mut *run => Some(Exit::finished(result)),
             is_ready = ready.wait() => {
                 if is_ready {
                     self.mark_ready(i);
