@@ -7,9 +7,10 @@ use std::pin::Pin;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use super::exit::Exit;
 use super::manager::DaemonManager;
 use super::status::DaemonState;
-use super::supervisor::{Exit, Instance, Running};
+use super::supervisor::{Instance, Running};
 use crate::interface::{DaemonContext, HealthProbe};
 
 impl DaemonManager {

@@ -13,6 +13,7 @@
 //! bootstrap, events or the `Coordination` handle: a daemon's context reaches
 //! the service through `interface::ServiceLink`.
 
+mod exit;
 mod health;
 mod lease;
 mod manager;

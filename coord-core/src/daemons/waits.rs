@@ -1,13 +1,77 @@
-//! Waiting for dependencies: hard ones until ready or down for good (a
-//! restarting one is waited for, the wait marked as blocked), enabled soft
-//! ones until ready, down or restarting.
+//! Waiting before a run: for dependencies, hard ones until ready or down
+//! for good (a restarting one is waited for, the wait marked as blocked),
+//! enabled soft ones until ready, down or restarting; and, for a singleton
+//! in cluster mode, for its lease.
 
 use tokio_util::sync::CancellationToken;
 
+use super::exit::AcrossRuns;
 use super::manager::DaemonManager;
 use super::status::{DaemonState, DaemonStatus};
 
 impl DaemonManager {
+    /// Whether `i` may run at once: not a singleton in cluster mode, and
+    /// nothing it depends on to wait for (then no boxed wait is made).
+    pub(super) fn may_run_now(&self, i: usize) -> bool {
+        let plan = self.plan();
+        let settled = |d: usize, hard: bool| {
+            self.inner.slots[d].status.read(|s| s.state.is_ready()) || (!hard && !self.is_active(d))
+        };
+        self.singleton_link(i).is_none()
+            && plan.deps[i].iter().all(|&d| settled(d, true))
+            && plan.soft_deps[i].iter().all(|&d| settled(d, false))
+    }
+
+    /// Waits for `i`'s dependencies and, for a singleton in cluster mode, its
+    /// lease; the stop signal and fencing token of the next run, `None` if it
+    /// must not run.
+    pub(super) async fn before_run(
+        &self,
+        i: usize,
+        stop: &CancellationToken,
+        kept: &mut Option<Box<AcrossRuns>>,
+    ) -> Option<(CancellationToken, Option<u64>)> {
+        let spec = self.plan().specs[i];
+        loop {
+            match self.wait_for_dependencies(i, stop).await {
+                Ok(()) => {}
+                Err(DependencyProblem::Stopped) => {
+                    self.update(i, |s| s.state = DaemonState::Stopped);
+                    return None;
+                }
+                Err(DependencyProblem::Down { dependency, error }) => {
+                    // Not this daemon's fault: it waits, stopped, for the dependency to be restarted.
+                    tracing::warn!(daemon = spec.name, %error, "not started");
+                    self.update(i, |s| {
+                        s.state = DaemonState::Stopped;
+                        s.stopped_because = Some(dependency);
+                        s.last_error = Some(error);
+                    });
+                    return None;
+                }
+            }
+            let Some(link) = self.singleton_link(i) else {
+                return Some((stop.clone(), None));
+            };
+            let kept = kept.get_or_insert_with(|| self.across_runs(i));
+            if let Some(keeper) = kept.lease.take_if(|k| k.is_lost(stop)) {
+                keeper.release().await;
+            }
+            if kept.lease.is_none() {
+                match self.acquire_lease(i, &link, stop).await {
+                    Some(keeper) => kept.lease = Some(keeper),
+                    None => {
+                        self.update(i, |s| s.state = DaemonState::Stopped);
+                        return None;
+                    }
+                }
+            }
+            if let Some(keeper) = &kept.lease {
+                return Some((keeper.lost.clone(), Some(keeper.token)));
+            }
+        }
+    }
+
     /// Waits until hard dependencies are ready and enabled soft ones settled.
     pub(super) async fn wait_for_dependencies(
         &self,
