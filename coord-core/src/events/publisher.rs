@@ -20,7 +20,7 @@ use crate::interface::{BoxFuture, EventRef};
     message = "[coord::E0023] `{P}` does not declare that it publishes `{Self}`",
     label = "`{Self}` is not in the `publishes` list of `{P}`",
     note = "declare it on `{P}`: `publishes = [{Self}]` in its `#[coordinator(...)]` or `#[daemon(...)]`; coord checks that every handled event has a declared publisher",
-    note = "a runner taking a plain `DaemonContext` publishes as `UnnamedDaemon`, which declares nothing: name the daemon in the runner's context, `async fn run(ctx: DaemonContext<MyDaemon>) -> Result<(), BoxError>`"
+    note = "when the publisher is `UnnamedDaemon`, the event comes from a runner that takes a plain `DaemonContext`, which declares nothing; name the daemon in the runner's signature, `async fn run(ctx: DaemonContext<MyDaemon>) -> Result<(), BoxError>`, and list the event in `MyDaemon`'s `publishes = [...]`"
 )]
 pub trait PublishedBy<P: ?Sized, const REPEAT: usize = 0>: Event {}
 
