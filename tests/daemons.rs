@@ -801,6 +801,57 @@ async fn the_total_shutdown_bound_caps_everything() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_shutdown_the_caller_stops_waiting_for_still_stops_every_daemon() {
+    script(
+        "sw_stubborn",
+        Script {
+            ignore_cancel: true,
+            ..Script::default()
+        },
+    );
+    let stubborn = DaemonConfig {
+        shutdown_timeout: Duration::from_secs(2),
+        ..exact_config()
+    };
+    let manager = Coordination::builder()
+        .coordinators([])
+        .daemons([
+            daemon("sw_base", &[], &[]),
+            daemon("sw_stubborn", &["sw_base"], &[]),
+        ])
+        .daemon_config("sw_stubborn", stubborn)
+        .build()
+        .expect("valid")
+        .start_daemon_manager();
+    assert!(manager.start_all().await.is_ok());
+    // The caller gives up while the dependent is still being waited for,
+    // before its dependency has even been asked to stop.
+    let gave_up = tokio::time::timeout(Duration::from_secs(1), manager.shutdown()).await;
+    assert!(gave_up.is_err());
+    // Bounded, so that a dependency left running fails the test instead of hanging it.
+    let base = tokio::time::timeout(
+        Duration::from_secs(60),
+        manager.wait_for("sw_base", |s| s.state == DaemonState::Stopped),
+    )
+    .await
+    .expect("the dependency was stopped after the caller gave up")
+    .expect("known");
+    assert!(!base.aborted);
+    let stubborn = manager.daemon_status("sw_stubborn").expect("known");
+    assert!(stubborn.aborted && stubborn.state == DaemonState::Stopped);
+    assert_eq!(
+        events("sw_"),
+        [
+            ("sw_base", "start"),
+            ("sw_base", "ready"),
+            ("sw_stubborn", "start"),
+            ("sw_stubborn", "ready"),
+            ("sw_base", "stop"),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_restart_never_overlaps_the_previous_instance() {
     script(
         "ov_always",

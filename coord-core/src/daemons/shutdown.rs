@@ -18,8 +18,15 @@ impl DaemonManager {
     /// Each daemon is cancelled as soon as everything that depends on it (hard,
     /// or soft where the order kept the edge) has stopped: the order is kept
     /// without waiting for a whole level, so one slow daemon holds up only
-    /// what it depends on.
+    /// what it depends on. Once called, it goes on to the end even if the
+    /// caller stops waiting for it.
     pub async fn shutdown(&self) -> DaemonShutdownReport {
+        self.as_task(|manager| async move { manager.shutdown_in_order().await })
+            .await
+    }
+
+    /// The work of [`shutdown`](Self::shutdown), wherever it runs.
+    async fn shutdown_in_order(&self) -> DaemonShutdownReport {
         let plan = self.plan();
         let deadline = Instant::now() + plan.shutdown_bound;
         let n = plan.specs.len();
