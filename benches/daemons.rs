@@ -29,8 +29,8 @@ fn specs(deps: &[Vec<usize>]) -> Vec<&'static DaemonSpec> {
 /// Spawns every runner in `order` and waits for all ready signals; returns
 /// what shutting them down needs.
 async fn hand_written_start(
-    specs: &[&'static DaemonSpec],
-    order: &[usize],
+    specs: &'static [&'static DaemonSpec],
+    order: &'static [usize],
 ) -> Vec<(
     CancellationToken,
     tokio::task::JoinHandle<Result<(), BoxError>>,
@@ -75,9 +75,9 @@ fn set_status(status: &BareStatus, state: &'static str) {
 /// recorded with a timestamp at each transition. Its distance from
 /// [`hand_written_start`] is what those guarantees cost without coord.
 async fn hand_written_gated_start(
-    specs: &[&'static DaemonSpec],
-    deps: &[Vec<usize>],
-    order: &[usize],
+    specs: &'static [&'static DaemonSpec],
+    deps: &'static [Vec<usize>],
+    order: &'static [usize],
 ) -> GuardedDaemons {
     let statuses: Arc<Vec<BareStatus>> = Arc::new(
         (0..specs.len())
@@ -132,7 +132,7 @@ struct GuardedDaemons {
 /// The bare loop with coord's stop guarantees: each daemon is cancelled once
 /// every daemon depending on it has stopped, its state recorded at each
 /// transition.
-async fn hand_written_ordered_stop(mut daemons: GuardedDaemons, deps: &[Vec<usize>]) {
+async fn hand_written_ordered_stop(mut daemons: GuardedDaemons, deps: &'static [Vec<usize>]) {
     use futures_util::StreamExt;
 
     let n = deps.len();
@@ -220,6 +220,19 @@ async fn graceful_stop(
         .expect("every unit stopped");
 }
 
+/// Runs a hand-written loop as a task of the runtime, as coord runs its own
+/// start and shutdown when called from `block_on`: the loops are compared
+/// by their work, not by which thread waits for it.
+async fn as_task<F>(work: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .expect("a bench loop does not panic")
+}
+
 fn build(specs: &[&'static DaemonSpec]) -> Coordination {
     Coordination::builder()
         .coordinators([])
@@ -229,13 +242,19 @@ fn build(specs: &[&'static DaemonSpec]) -> Coordination {
 }
 
 fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
-    let dag = graph::random_dag(DAEMONS, 0x5eed_0004);
-    let specs = specs(&dag);
-    let order: Vec<usize> = {
-        let manager = build(&specs).start_daemon_manager();
+    // Leaked: the hand-written loops run as tasks, which need 'static data.
+    let dag: &'static [Vec<usize>] = graph::random_dag(DAEMONS, 0x5eed_0004).leak();
+    let specs: &'static [&'static DaemonSpec] = specs(dag).leak();
+    let order: &'static [usize] = {
+        let manager = build(specs).start_daemon_manager();
         let position: std::collections::HashMap<&str, usize> =
             specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-        manager.daemon_names().iter().map(|n| position[n]).collect()
+        manager
+            .daemon_names()
+            .iter()
+            .map(|n| position[n])
+            .collect::<Vec<_>>()
+            .leak()
     };
 
     let mut group = c.benchmark_group("daemons_1k");
@@ -246,9 +265,9 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let started = Instant::now();
-                let running = rt.block_on(hand_written_start(&specs, &order));
+                let running = rt.block_on(as_task(hand_written_start(specs, order)));
                 total += started.elapsed();
-                rt.block_on(hand_written_stop(running));
+                rt.block_on(as_task(hand_written_stop(running)));
             }
             total
         })
@@ -258,9 +277,9 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let started = Instant::now();
-                let running = rt.block_on(hand_written_gated_start(&specs, &dag, &order));
+                let running = rt.block_on(as_task(hand_written_gated_start(specs, dag, order)));
                 total += started.elapsed();
-                rt.block_on(hand_written_ordered_stop(running, &dag));
+                rt.block_on(as_task(hand_written_ordered_stop(running, dag)));
             }
             total
         })
@@ -269,9 +288,9 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let running = rt.block_on(hand_written_gated_start(&specs, &dag, &order));
+                let running = rt.block_on(as_task(hand_written_gated_start(specs, dag, order)));
                 let started = Instant::now();
-                rt.block_on(hand_written_ordered_stop(running, &dag));
+                rt.block_on(as_task(hand_written_ordered_stop(running, dag)));
                 total += started.elapsed();
             }
             total
@@ -281,7 +300,7 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let manager = build(&specs).start_daemon_manager();
+                let manager = build(specs).start_daemon_manager();
                 let started = Instant::now();
                 let report = rt.block_on(manager.start_all());
                 total += started.elapsed();
@@ -319,9 +338,9 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let running = rt.block_on(hand_written_start(&specs, &order));
+                let running = rt.block_on(as_task(hand_written_start(specs, order)));
                 let started = Instant::now();
-                rt.block_on(hand_written_stop(running));
+                rt.block_on(as_task(hand_written_stop(running)));
                 total += started.elapsed();
             }
             total
@@ -331,7 +350,7 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let manager = build(&specs).start_daemon_manager();
+                let manager = build(specs).start_daemon_manager();
                 assert!(rt.block_on(manager.start_all()).is_ok());
                 let started = Instant::now();
                 let report = rt.block_on(manager.shutdown());
