@@ -86,20 +86,25 @@ impl DaemonManager {
                 state: DaemonState::Starting,
                 waiting_on: plan.deps[i].iter().map(|&d| plan.specs[d].name).collect(),
                 last_error: s.last_error.take(),
-                ..DaemonStatus::stopped(plan.specs[i].name)
+                // `update` stamps the change to starting; no clock reading here.
+                ..DaemonStatus::stopped_since(plan.specs[i].name, s.since)
             }
         });
         let stop = CancellationToken::new();
         let manager = self.clone();
         // Every line the supervisor and the runner log carries the daemon's name.
         let span = tracing::info_span!("daemon", name = plan.specs[i].name);
-        let supervisor = manager.supervise(i, stop.clone());
         // A disabled span adds nothing to what is logged inside it, only
         // bytes to every idle daemon's task and an enter and exit per poll.
+        // The supervisor is made in each branch: a future held in a local
+        // first is copied once more on its way into the task.
         let task = if span.is_disabled() {
-            tokio::spawn(supervisor)
+            tokio::spawn(manager.supervise(i, stop.clone()))
         } else {
-            tokio::spawn(tracing::Instrument::instrument(supervisor, span))
+            tokio::spawn(tracing::Instrument::instrument(
+                manager.supervise(i, stop.clone()),
+                span,
+            ))
         };
         *slot = Some(Supervisor { stop, task });
     }

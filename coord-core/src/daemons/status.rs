@@ -128,10 +128,15 @@ pub struct DaemonTransition {
 
 impl DaemonStatus {
     pub(super) fn stopped(name: &'static str) -> Self {
+        Self::stopped_since(name, SystemTime::now())
+    }
+
+    /// A daemon that has not run, stopped since `since`.
+    pub(super) fn stopped_since(name: &'static str, since: SystemTime) -> Self {
         Self {
             name,
             state: DaemonState::Stopped,
-            since: SystemTime::now(),
+            since,
             counted_restarts: 0,
             restarts_total: 0,
             last_error: None,

@@ -21,9 +21,9 @@ use crate::util::{CatchUnwind, lock};
 
 /// A launched instance that signalled ready.
 pub(super) struct Running {
-    /// What the runner sees cancelled: the supervisor's stop token, or a
-    /// singleton's own (see `launch`).
-    pub(super) cancel: CancellationToken,
+    /// A singleton run's own token (see `launch`); `None` when the runner
+    /// sees the supervisor's stop token cancelled.
+    pub(super) own_cancel: Option<CancellationToken>,
     pub(super) run: Instance,
     /// A clone of the runner's context, for the health probe it may register.
     pub(super) ctx: DaemonContext,
@@ -46,16 +46,21 @@ impl DaemonManager {
         let mut kept: Option<Box<AcrossRuns>> = None;
         loop {
             let next = if self.may_run_now(i) {
-                Some((stop.clone(), None))
+                Some(None)
             } else {
                 Box::pin(self.before_run(i, &stop, &mut kept)).await
             };
-            let Some((run_stop, fencing_token)) = next else {
+            let Some(lease) = next else {
                 break;
             };
+            // A singleton's run stops when its lease is lost; any other's on the stop token.
+            let (run_stop, fencing_token) = match &lease {
+                Some((lost, token)) => (lost, Some(*token)),
+                None => (&stop, None),
+            };
             let started = Instant::now();
-            let mut outcome = match self.launch(i, &run_stop, fencing_token).await {
-                Launch::Ready(running) => self.serve_ready(i, &run_stop, running).await,
+            let mut outcome = match self.launch(i, run_stop, fencing_token).await {
+                Launch::Ready(running) => self.serve_ready(i, run_stop, running).await,
                 Launch::Ended(exit) => exit,
             };
             // A run that shared the stop token and was cancelled on its own
@@ -123,10 +128,8 @@ impl DaemonManager {
         // other run shares the supervisor's stop token rather than making one
         // per run: when the supervisor cancels a run on its own, it renews
         // its token (`renew_stop`).
-        let cancel = match fencing_token {
-            Some(_) => CancellationToken::new(),
-            None => stop.clone(),
-        };
+        let own_cancel = fencing_token.map(|_| CancellationToken::new());
+        let cancel = own_cancel.as_ref().unwrap_or(stop);
         let (ctx, ready) = DaemonContext::in_service(
             spec.name,
             cancel.clone(),
@@ -155,14 +158,16 @@ impl DaemonManager {
             return Launch::Ended(Exit::finished(result));
         }
         if ready.is_ready() {
-            self.mark_ready(i);
+            // Ready within its first poll: stamped with the launch's clock
+            // reading, which that poll followed at once.
+            self.mark_ready(i, now);
         } else if let Some(exit) =
-            Box::pin(self.wait_until_ready(i, stop, &cancel, &mut run, ready)).await
+            Box::pin(self.wait_until_ready(i, stop, cancel, &mut run, ready)).await
         {
             return Launch::Ended(exit);
         }
         Launch::Ready(Running {
-            cancel,
+            own_cancel,
             run,
             ctx: probe_ctx,
         })
@@ -189,7 +194,7 @@ impl DaemonManager {
             result = &mut *run => Some(Exit::finished(result)),
             is_ready = ready.wait() => {
                 if is_ready {
-                    self.mark_ready(i);
+                    self.mark_ready(i, SystemTime::now());
                 }
                 None
             }
@@ -204,12 +209,12 @@ impl DaemonManager {
         }
     }
 
-    pub(super) fn mark_ready(&self, i: usize) {
+    /// Records that `i` became ready at `at`.
+    pub(super) fn mark_ready(&self, i: usize, at: SystemTime) {
         tracing::info!(daemon = self.plan().specs[i].name, "ready");
-        let now = SystemTime::now();
-        self.update_at(i, Some(now), |s| {
+        self.update_at(i, Some(at), |s| {
             s.state = DaemonState::Ready;
-            s.ready_at = Some(now);
+            s.ready_at = Some(at);
         });
     }
 

@@ -23,14 +23,14 @@ impl DaemonManager {
     }
 
     /// Waits for `i`'s dependencies and, for a singleton in cluster mode, its
-    /// lease; the stop signal and fencing token of the next run, `None` if it
-    /// must not run.
+    /// lease: `None` if it must not run; for a singleton's run, the signal
+    /// of its lost lease and its fencing token (any other run stops on `stop`).
     pub(super) async fn before_run(
         &self,
         i: usize,
         stop: &CancellationToken,
         kept: &mut Option<Box<AcrossRuns>>,
-    ) -> Option<(CancellationToken, Option<u64>)> {
+    ) -> Option<Option<(CancellationToken, u64)>> {
         let spec = self.plan().specs[i];
         loop {
             match self.wait_for_dependencies(i, stop).await {
@@ -51,7 +51,7 @@ impl DaemonManager {
                 }
             }
             let Some(link) = self.singleton_link(i) else {
-                return Some((stop.clone(), None));
+                return Some(None);
             };
             let kept = kept.get_or_insert_with(|| self.across_runs(i));
             if let Some(keeper) = kept.lease.take_if(|k| k.is_lost(stop)) {
@@ -67,7 +67,7 @@ impl DaemonManager {
                 }
             }
             if let Some(keeper) = &kept.lease {
-                return Some((keeper.lost.clone(), Some(keeper.token)));
+                return Some(Some((keeper.lost.clone(), keeper.token)));
             }
         }
     }
