@@ -82,7 +82,9 @@ impl Coordinator for OrderPromotion {
 #[tokio::test]
 async fn initialises_in_dependency_order_and_hands_over_dependencies() {
     let coordination = build(&["order_promotion"]);
+    let before = std::time::SystemTime::now();
     let report = coordination.bootstrap().await;
+    let after = std::time::SystemTime::now();
     assert!(report.is_ok(), "{:?}", report.status.errors);
     assert_eq!(
         events("order_"),
@@ -103,12 +105,14 @@ async fn initialises_in_dependency_order_and_hands_over_dependencies() {
         ]
     );
     assert!(coordination.get::<OrderPromotion>().is_ok());
+    let mut previous = before;
     for status in &report.status.coordinators {
         assert_eq!(status.state, CoordinatorState::Ready);
-        assert!(
-            status.started_at.is_some() && status.init_duration.is_some(),
-            "{status:?}"
-        );
+        assert!(status.init_duration.is_some(), "{status:?}");
+        // Wall-clock start times within the call, in initialisation order.
+        let started_at = status.started_at.expect("started");
+        assert!(previous <= started_at && started_at <= after, "{status:?}");
+        previous = started_at;
     }
 }
 
