@@ -29,19 +29,25 @@ impl DaemonManager {
             mut run,
             ctx,
         } = running;
-        let cancel = own_cancel.as_ref().unwrap_or(stop);
         let mut stopped = std::pin::pin!(stop.cancelled());
         if self.plan().configs[i].health.is_none() {
             tokio::select! {
                 // A stop request first: the runner may share its token and
                 // end on it in this same wake-up, which is a stop, not a finish.
                 biased;
-                _ = &mut stopped => return self.stop_instance(i, cancel, &mut run).await,
+                _ = &mut stopped => return self.stop_instance(i, own_cancel.as_ref().unwrap_or(stop), &mut run).await,
                 result = &mut run => return Exit::finished(result),
                 () = ctx.health_probe_registered() => {}
             }
         }
-        Box::pin(self.watch_health(i, cancel, &mut run, &mut stopped, ctx)).await
+        Box::pin(self.watch_health(
+            i,
+            own_cancel.as_ref().unwrap_or(stop),
+            &mut run,
+            &mut stopped,
+            ctx,
+        ))
+        .await
     }
 
     /// [`serve_ready`](Self::serve_ready) once the daemon has a health probe.

@@ -50,13 +50,15 @@ impl DaemonManager {
             } else {
                 Box::pin(self.before_run(i, &stop, &mut kept)).await
             };
-            let Some(lease) = next else {
+            let Some(fencing_token) = next else {
                 break;
             };
-            // A singleton's run stops when its lease is lost; any other's on the stop token.
-            let (run_stop, fencing_token) = match &lease {
-                Some((lost, token)) => (lost, Some(*token)),
-                None => (&stop, None),
+            // A singleton's run stops when its lease is lost; any other's on
+            // the stop token. Borrowed, not cloned: this future is every idle
+            // daemon's, and a clone of a token takes its tree's lock.
+            let run_stop = match (fencing_token, kept.as_ref().and_then(|k| k.lease.as_ref())) {
+                (Some(_), Some(keeper)) => &keeper.lost,
+                _ => &stop,
             };
             let started = Instant::now();
             let mut outcome = match self.launch(i, run_stop, fencing_token).await {

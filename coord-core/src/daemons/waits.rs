@@ -23,14 +23,14 @@ impl DaemonManager {
     }
 
     /// Waits for `i`'s dependencies and, for a singleton in cluster mode, its
-    /// lease: `None` if it must not run; for a singleton's run, the signal
-    /// of its lost lease and its fencing token (any other run stops on `stop`).
+    /// lease (kept in `kept`): `None` if it must not run, else the fencing
+    /// token of the run, a singleton's.
     pub(super) async fn before_run(
         &self,
         i: usize,
         stop: &CancellationToken,
         kept: &mut Option<Box<AcrossRuns>>,
-    ) -> Option<Option<(CancellationToken, u64)>> {
+    ) -> Option<Option<u64>> {
         let spec = self.plan().specs[i];
         loop {
             match self.wait_for_dependencies(i, stop).await {
@@ -67,7 +67,7 @@ impl DaemonManager {
                 }
             }
             if let Some(keeper) = &kept.lease {
-                return Some(Some((keeper.lost.clone(), keeper.token)));
+                return Some(Some(keeper.token));
             }
         }
     }
