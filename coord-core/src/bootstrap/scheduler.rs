@@ -21,7 +21,15 @@ use super::status::{CoordinatorState, InitError};
 use crate::interface::AnyCoordinator;
 use crate::util::{self, CatchUnwind};
 
-type InitOutcome = (usize, Result<AnyCoordinator, InitError>, Duration);
+/// A coordinator, how its initializer ended, how long it took, and when it
+/// started if that is not recorded yet (an initializer that finished inline
+/// is recorded once, in `finish`).
+type InitOutcome = (
+    usize,
+    Result<AnyCoordinator, InitError>,
+    Duration,
+    Option<SystemTime>,
+);
 
 impl Bootstrapper {
     /// Initialises `targets` (in initialisation order), each once its
@@ -87,7 +95,7 @@ impl Bootstrapper {
                         name: plan.specs[i].name,
                         message: util::join_message(join),
                     };
-                    self.finish(&mut run, (i, Err(error), Duration::ZERO));
+                    self.finish(&mut run, (i, Err(error), Duration::ZERO, None));
                 }
             }
         }
@@ -137,7 +145,7 @@ impl Bootstrapper {
                                 after: limit,
                             }),
                         };
-                        (i, result, started.elapsed())
+                        (i, result, started.elapsed(), None)
                     },
                     span,
                 ));
@@ -145,11 +153,10 @@ impl Bootstrapper {
                 return None;
             }
         };
-        self.records()[i].started_at = Some(started_at);
-        Some((i, result, started.elapsed()))
+        Some((i, result, started.elapsed(), Some(started_at)))
     }
 
-    fn finish(&self, run: &mut Run<'_>, (i, result, elapsed): InitOutcome) {
+    fn finish(&self, run: &mut Run<'_>, (i, result, elapsed, started_at): InitOutcome) {
         let plan = &self.plan;
         let spec = plan.specs[i];
         match result {
@@ -162,6 +169,9 @@ impl Bootstrapper {
                 let mut records = self.records();
                 records[i].state = CoordinatorState::Ready;
                 records[i].init_duration = Some(elapsed);
+                if started_at.is_some() {
+                    records[i].started_at = started_at;
+                }
                 for &d in &plan.dependents[i] {
                     if run.in_run[d] {
                         run.waiting[d] -= 1;
@@ -180,6 +190,9 @@ impl Bootstrapper {
                     let mut records = self.records();
                     records[i].state = CoordinatorState::Failed;
                     records[i].init_duration = Some(elapsed);
+                    if started_at.is_some() {
+                        records[i].started_at = started_at;
+                    }
                     records[i].error = Some(error);
                 }
                 for &d in &plan.dependents[i] {
