@@ -103,10 +103,20 @@ pub(super) async fn status(
     }
     // Nodes heartbeat every third of the lease: three missed beats is down.
     let alive_within = options.lease;
+    // Reading the state is bounded like connecting: listing a bucket's keys
+    // while nodes write to it can wait on the server indefinitely (seen once
+    // under load), and a status command must answer, not hang.
+    let answer_within = options.connect_timeout;
     let link = connect(app, options)?.await?;
-    let snapshot = link.snapshot().await;
+    let snapshot = tokio::time::timeout(answer_within, link.snapshot()).await;
     link.close().await;
-    let snapshot = snapshot?;
+    let snapshot = snapshot.map_err(|_| ClusterError::Operation {
+        what: "show its state".to_owned(),
+        reason: format!(
+            "no answer from {url} within {}; the server may be overloaded: try again",
+            crate::interface::format_duration(answer_within)
+        ),
+    })??;
     let now = unix_millis(SystemTime::now());
     let age = |ms: u64| Duration::from_millis(now.saturating_sub(ms));
     let alive = |ms: u64| age(ms) <= alive_within;
