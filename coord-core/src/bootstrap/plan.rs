@@ -180,7 +180,19 @@ impl CoordinatorPlan {
             item: "coordinator",
             cycle,
         })?;
-        let order: Vec<usize> = order.iter().map(|name| position[name]).collect();
+        // Positions are renumbered in initialisation order: a bootstrap then
+        // walks every per-coordinator table front to back rather than at
+        // random (at 10,000 coordinators, a cache miss per table per
+        // coordinator was a third of a trivial bootstrap).
+        let specs: Vec<&'static CoordinatorSpec> =
+            order.iter().map(|name| specs[position[name]]).collect();
+        let position: HashMap<&str, usize> =
+            specs.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
+        let deps: Vec<Vec<usize>> = specs
+            .iter()
+            .map(|spec| spec.depends_on.iter().map(|dep| position[dep]).collect())
+            .collect();
+        let order: Vec<usize> = (0..specs.len()).collect();
         let mut dependents = vec![Vec::new(); specs.len()];
         for (i, ds) in deps.iter().enumerate() {
             for &d in ds {
