@@ -741,29 +741,41 @@ async fn shutdown_stops_dependents_first() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_daemon_that_ignores_cancellation_is_aborted_after_its_timeout() {
+/// A manager of `daemons` where `stubborn` ignores cancellation and has a
+/// shutdown timeout of 2 s.
+fn with_one_stubborn(
+    stubborn: &'static str,
+    daemons: Vec<&'static DaemonSpec>,
+) -> coord::DaemonManager {
     script(
-        "ab_stubborn",
+        stubborn,
         Script {
             ignore_cancel: true,
             ..Script::default()
         },
     );
-    let stubborn = DaemonConfig {
+    let config = DaemonConfig {
         shutdown_timeout: Duration::from_secs(2),
         ..exact_config()
     };
-    let manager = Coordination::builder()
+    Coordination::builder()
         .coordinators([])
-        .daemons([
-            daemon("ab_stubborn", &[], &[]),
-            daemon("ab_polite", &[], &[]),
-        ])
-        .daemon_config("ab_stubborn", stubborn)
+        .daemons(daemons)
+        .daemon_config(stubborn, config)
         .build()
         .expect("valid")
-        .start_daemon_manager();
+        .start_daemon_manager()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemon_that_ignores_cancellation_is_aborted_after_its_timeout() {
+    let manager = with_one_stubborn(
+        "ab_stubborn",
+        vec![
+            daemon("ab_stubborn", &[], &[]),
+            daemon("ab_polite", &[], &[]),
+        ],
+    );
     assert!(manager.start_all().await.is_ok());
     let started = Instant::now();
     let report = manager.shutdown().await;
@@ -802,27 +814,13 @@ async fn the_total_shutdown_bound_caps_everything() {
 
 #[tokio::test(start_paused = true)]
 async fn a_shutdown_the_caller_stops_waiting_for_still_stops_every_daemon() {
-    script(
+    let manager = with_one_stubborn(
         "sw_stubborn",
-        Script {
-            ignore_cancel: true,
-            ..Script::default()
-        },
-    );
-    let stubborn = DaemonConfig {
-        shutdown_timeout: Duration::from_secs(2),
-        ..exact_config()
-    };
-    let manager = Coordination::builder()
-        .coordinators([])
-        .daemons([
+        vec![
             daemon("sw_base", &[], &[]),
             daemon("sw_stubborn", &["sw_base"], &[]),
-        ])
-        .daemon_config("sw_stubborn", stubborn)
-        .build()
-        .expect("valid")
-        .start_daemon_manager();
+        ],
+    );
     assert!(manager.start_all().await.is_ok());
     // The caller gives up while the dependent is still being waited for,
     // before its dependency has even been asked to stop.
